@@ -1,0 +1,22 @@
+/* backends.c: the table of backends, in presentation order. */
+#include <string.h>
+
+#include "backend.h"
+
+const struct backend *const sl_backends[] = {
+	&backend_fork, &backend_vfork, &backend_posix_spawn, &backend_clone3, &backend_pidfd_spawn, &backend_pdspawn,
+	NULL,
+};
+
+const struct backend *backend_find(const char *name)
+{
+	for (size_t i = 0; sl_backends[i]; i++)
+		if (strcmp(sl_backends[i]->name, name) == 0)
+			return sl_backends[i];
+	return NULL;
+}
+
+size_t backend_count(void)
+{
+	return sizeof sl_backends / sizeof *sl_backends - 1;
+}

@@ -1,0 +1,109 @@
+/* case.h: a parsed case file.  The language is documented for case authors
+ * in cases/README.md; this is its in-memory form. */
+#ifndef SPAWNLAB_CASE_H
+#define SPAWNLAB_CASE_H
+
+#include <stddef.h>
+
+#include "backend.h"
+
+#define CASE_MAX_ARGS 8
+#define CASE_MAX_STEPS 64
+#define CASE_MAX_EXPECT 128
+#define CASE_MAX_SOURCES 8
+#define CASE_MAX_NEEDS 8
+#define CASE_MAX_BACKENDS 16
+#define CASE_TIMEOUT_MAX 300 /* seconds, per backend run */
+
+enum arg_type {
+	ARG_FD,     /* 0..1023 */
+	ARG_SIG,    /* signal name or number */
+	ARG_INT,    /* decimal integer >= 0 */
+	ARG_OCTAL,  /* 0..07777 */
+	ARG_PATH,   /* string, $tmp expanded at run time */
+	ARG_OFLAGS, /* O_RDONLY|O_CLOEXEC... */
+	ARG_BOOL,   /* yes/no, on/off */
+	ARG_CHOICE, /* one word of the spec's choices */
+};
+
+struct arg_spec {
+	const char *name;
+	enum arg_type type;
+	int required;
+	const char *def;     /* default, in source form; NULL if none */
+	const char *choices; /* ARG_CHOICE: "a|b|c" */
+};
+
+struct step_ctx; /* the spawner's state while set-up runs (case_step.c) */
+
+struct step_kind {
+	const char *name;
+	const char *summary;
+	struct arg_spec args[CASE_MAX_ARGS];
+	/* Run in the spawner; 0, or -1 with a message in ERR. */
+	int (*run)(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+};
+
+extern const struct step_kind sl_step_kinds[];
+
+struct step {
+	const struct step_kind *kind;
+	int line;
+	long iv[CASE_MAX_ARGS];  /* parsed numbers, signals, flags, bools */
+	char *sv[CASE_MAX_ARGS]; /* the source text of each argument */
+};
+
+enum expect_op { OP_EQ, OP_NE, OP_MATCH, OP_NOMATCH, OP_LT, OP_LE, OP_GT, OP_GE };
+
+struct expect {
+	int line;
+	unsigned long backends; /* bit per sl_backends[] index; 0 = every backend */
+	char *key;
+	enum expect_op op;
+	char *value;
+};
+
+struct spawn_spec {
+	int line;
+	struct sl_fdmap map[SL_MAX_FDMAP];
+	size_t nmap;
+	int stdio;       /* pdspawn: 0,1,2 added to the map (default yes) */
+	char *program;   /* NULL: the probe */
+	int probe_exit;  /* exit code the probe ends with */
+	int probe_sleep_ms; /* the probe sleeps this long after reporting */
+};
+
+struct sl_case {
+	char *id;     /* family/name */
+	char *family;
+	char *file;
+	int line;
+	char *desc;
+	char *sources[CASE_MAX_SOURCES];
+	size_t nsources;
+	unsigned long backends; /* bit per backend; all by default */
+	char *needs[CASE_MAX_NEEDS];
+	size_t nneeds;
+	int needs_root;
+	int timeout; /* seconds; 0: the run's default */
+	struct step steps[CASE_MAX_STEPS];
+	size_t nsteps;
+	struct spawn_spec spawn;
+	struct expect expects[CASE_MAX_EXPECT];
+	size_t nexpects;
+};
+
+struct case_list {
+	struct sl_case **v;
+	size_t n, cap;
+};
+
+/* Parse FILE (family taken from its folder name) and append its cases.
+ * Returns 0, or -1 after printing "FILE:LINE: expected ..." to stderr. */
+int case_parse_file(const char *path, struct case_list *out);
+/* Parse every cases/<family>/ *.case under DIR, sorted by path. */
+int case_load_dir(const char *dir, struct case_list *out);
+void case_list_free(struct case_list *l);
+const char *expect_op_name(enum expect_op op);
+
+#endif

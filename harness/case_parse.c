@@ -1,0 +1,698 @@
+/* case_parse.c: the case language's parser.  Every error names the file,
+ * the line and what was expected, and makes the whole load fail: a case
+ * file that does not parse is never half-run. */
+#include "case.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feature.h"
+#include "names.h"
+#include "util.h"
+
+#define MAX_FILE_BYTES (1u << 20)
+#define MAX_LINE 4096
+#define MAX_CASES_PER_FILE 512
+
+struct parser {
+	const char *path;
+	int line;
+};
+
+static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s:%d: ", p->path, p->line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+const char *expect_op_name(enum expect_op op)
+{
+	static const char *const names[] = {"=", "!=", "~", "!~", "<", "<=", ">", ">="};
+	return names[op];
+}
+
+static const struct {
+	const char *name;
+	const char *members; /* comma list */
+} backend_groups[] = {
+	{"classic", "fork,vfork,posix_spawn,clone3,pidfd_spawn"},
+	{"descriptor", "pdspawn"},
+};
+
+static int add_backend_word(struct parser *p, const char *w, unsigned long *mask)
+{
+	if (strcmp(w, "all") == 0) {
+		for (size_t i = 0; i < backend_count(); i++)
+			*mask |= 1UL << i;
+		return 0;
+	}
+	for (size_t g = 0; g < sizeof backend_groups / sizeof *backend_groups; g++) {
+		if (strcmp(w, backend_groups[g].name) != 0)
+			continue;
+		char *copy = xstrdup(backend_groups[g].members), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			add_backend_word(p, t, mask);
+		free(copy);
+		return 0;
+	}
+	for (size_t i = 0; sl_backends[i]; i++)
+		if (strcmp(sl_backends[i]->name, w) == 0) {
+			*mask |= 1UL << i;
+			return 0;
+		}
+	return perr(p, "expected a backend name (fork, vfork, posix_spawn, clone3, pidfd_spawn, pdspawn) "
+		       "or group (all, classic, descriptor), got '%s'", w);
+}
+
+static int parse_backend_list(struct parser *p, char *list, unsigned long *mask)
+{
+	char *save = NULL;
+	int n = 0;
+	*mask = 0;
+	for (char *t = strtok_r(list, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		if (add_backend_word(p, t, mask) < 0)
+			return -1;
+		n++;
+	}
+	if (n == 0)
+		return perr(p, "expected a comma-separated list of backends");
+	return 0;
+}
+
+static int parse_long(const char *s, int base, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, base);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, long *out)
+{
+	static const char *const yes[] = {"yes", "on", "true", "1"}, *const no[] = {"no", "off", "false", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+static int choice_index(const char *choices, const char *w)
+{
+	size_t wl = strlen(w);
+	int i = 0;
+	for (const char *c = choices; *c; i++) {
+		const char *bar = strchr(c, '|');
+		size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+		if (cl == wl && strncmp(c, w, wl) == 0)
+			return i;
+		c += cl;
+		if (*c == '|')
+			c++;
+	}
+	return -1;
+}
+
+/* Turn one argument's text into its value per its spec. */
+static int parse_arg(struct parser *p, const struct step_kind *k, const struct arg_spec *a, const char *txt,
+		     long *iv)
+{
+	switch (a->type) {
+	case ARG_FD:
+		if (parse_long(txt, 10, 0, 1023, iv) < 0)
+			return perr(p, "%s: expected %s= an fd number 0..1023, got '%s'", k->name, a->name, txt);
+		return 0;
+	case ARG_SIG: {
+		int s = sig_byname(txt);
+		if (s <= 0)
+			return perr(p, "%s: expected %s= a signal name (SIGUSR1, USR1 or a number), got '%s'",
+				    k->name, a->name, txt);
+		*iv = s;
+		return 0;
+	}
+	case ARG_INT:
+		if (parse_long(txt, 10, 0, LONG_MAX, iv) < 0)
+			return perr(p, "%s: expected %s= a decimal number, got '%s'", k->name, a->name, txt);
+		return 0;
+	case ARG_OCTAL:
+		if (parse_long(txt, 8, 0, 07777, iv) < 0)
+			return perr(p, "%s: expected %s= an octal mode 0..07777, got '%s'", k->name, a->name, txt);
+		return 0;
+	case ARG_PATH:
+		if (!*txt || strlen(txt) >= PATH_MAX)
+			return perr(p, "%s: expected %s= a path", k->name, a->name);
+		*iv = 0;
+		return 0;
+	case ARG_OFLAGS: {
+		const char *bad = NULL;
+		int badlen = 0;
+		long f = oflags_parse(txt, &bad, &badlen);
+		if (f < 0)
+			return perr(p, "%s: expected %s= open flags like O_RDONLY|O_CLOEXEC, '%.*s' is not one",
+				    k->name, a->name, badlen, bad ? bad : txt);
+		*iv = f;
+		return 0;
+	}
+	case ARG_BOOL:
+		if (parse_bool(txt, iv) < 0)
+			return perr(p, "%s: expected %s= yes or no, got '%s'", k->name, a->name, txt);
+		return 0;
+	case ARG_CHOICE: {
+		int i = choice_index(a->choices, txt);
+		if (i < 0)
+			return perr(p, "%s: expected %s= one of %s, got '%s'", k->name, a->name, a->choices, txt);
+		*iv = i;
+		return 0;
+	}
+	}
+	return perr(p, "internal: bad argument type");
+}
+
+/* Split the rest of a line into words; "double quotes" keep spaces. */
+static int split_words(struct parser *p, char *s, char **w, int max)
+{
+	int n = 0;
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n == max)
+			return perr(p, "expected at most %d words on this line", max);
+		char *start = s, *o = s;
+		int quoted = 0;
+		while (*s && (quoted || (*s != ' ' && *s != '\t'))) {
+			if (*s == '"') {
+				quoted = !quoted;
+				s++;
+				continue;
+			}
+			*o++ = *s++;
+		}
+		if (quoted)
+			return perr(p, "expected a closing '\"'");
+		if (*s)
+			s++;
+		*o = 0;
+		w[n++] = start;
+	}
+	return n;
+}
+
+static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
+{
+	char *w[CASE_MAX_ARGS + 2];
+	int n = split_words(p, rest, w, CASE_MAX_ARGS + 1);
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return perr(p, "expected a set-up step after 'setup' (see cases/README.md for the list)");
+	const struct step_kind *k = NULL;
+	for (size_t i = 0; sl_step_kinds[i].name; i++)
+		if (strcmp(sl_step_kinds[i].name, w[0]) == 0)
+			k = &sl_step_kinds[i];
+	if (!k) {
+		struct sbuf b;
+		sb_init(&b);
+		for (size_t i = 0; sl_step_kinds[i].name; i++)
+			sb_addf(&b, "%s%s", i ? ", " : "", sl_step_kinds[i].name);
+		perr(p, "expected a set-up step (%s), got '%s'", b.s, w[0]);
+		sb_free(&b);
+		return -1;
+	}
+	if (c->nsteps == CASE_MAX_STEPS)
+		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
+	struct step *st = &c->steps[c->nsteps];
+	memset(st, 0, sizeof *st);
+	st->kind = k;
+	st->line = p->line;
+	for (int i = 1; i < n; i++) {
+		char *eq = strchr(w[i], '=');
+		if (!eq || eq == w[i])
+			return perr(p, "%s: expected name=value, got '%s'", k->name, w[i]);
+		*eq = 0;
+		int a = -1;
+		for (int j = 0; j < CASE_MAX_ARGS && k->args[j].name; j++)
+			if (strcmp(k->args[j].name, w[i]) == 0)
+				a = j;
+		if (a < 0) {
+			struct sbuf b;
+			sb_init(&b);
+			for (int j = 0; j < CASE_MAX_ARGS && k->args[j].name; j++)
+				sb_addf(&b, "%s%s=", j ? ", " : "", k->args[j].name);
+			perr(p, "%s: expected one of the arguments %s, got '%s'", k->name, b.len ? b.s : "(none)",
+			     w[i]);
+			sb_free(&b);
+			return -1;
+		}
+		if (st->sv[a])
+			return perr(p, "%s: argument %s= given twice", k->name, w[i]);
+		if (parse_arg(p, k, &k->args[a], eq + 1, &st->iv[a]) < 0)
+			return -1;
+		st->sv[a] = xstrdup(eq + 1);
+	}
+	for (int j = 0; j < CASE_MAX_ARGS && k->args[j].name; j++) {
+		if (st->sv[j])
+			continue;
+		if (k->args[j].required)
+			return perr(p, "%s: expected argument %s=", k->name, k->args[j].name);
+		if (k->args[j].def) {
+			if (parse_arg(p, k, &k->args[j], k->args[j].def, &st->iv[j]) < 0)
+				return -1;
+			st->sv[j] = xstrdup(k->args[j].def);
+		}
+	}
+	c->nsteps++;
+	return 0;
+}
+
+/* map=0,1,2,10 or map=5:0,7:10 */
+static int parse_map(struct parser *p, struct spawn_spec *s, char *v)
+{
+	char *save = NULL;
+	for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long src, dst;
+		char *colon = strchr(t, ':');
+		if (colon)
+			*colon = 0;
+		if (parse_long(t, 10, 0, 1023, &src) < 0 || (colon && parse_long(colon + 1, 10, 0, 1023, &dst) < 0))
+			return perr(p, "spawn: expected map= a list of FD or SRC:DST (fds 0..1023)");
+		if (!colon)
+			dst = src;
+		if (s->nmap == SL_MAX_FDMAP)
+			return perr(p, "spawn: expected at most %d map entries", SL_MAX_FDMAP);
+		for (size_t i = 0; i < s->nmap; i++)
+			if (s->map[i].dst == dst)
+				return perr(p, "spawn: map names child fd %ld twice", dst);
+		s->map[s->nmap].src = (int)src;
+		s->map[s->nmap].dst = (int)dst;
+		s->nmap++;
+	}
+	return 0;
+}
+
+static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
+{
+	struct spawn_spec *s = &c->spawn;
+	if (s->line)
+		return perr(p, "expected one 'spawn' per case (first at line %d)", s->line);
+	s->line = p->line;
+	char *w[SL_MAX_FDMAP];
+	int n = split_words(p, rest, w, SL_MAX_FDMAP);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(w[i], '=');
+		if (!eq)
+			return perr(p, "spawn: expected name=value (map=, stdio=, program=, exit=, sleep=), got '%s'", w[i]);
+		*eq++ = 0;
+		long v;
+		if (strcmp(w[i], "map") == 0) {
+			if (parse_map(p, s, eq) < 0)
+				return -1;
+		} else if (strcmp(w[i], "stdio") == 0) {
+			if (parse_bool(eq, &v) < 0)
+				return perr(p, "spawn: expected stdio= yes or no");
+			s->stdio = (int)v;
+		} else if (strcmp(w[i], "program") == 0) {
+			if (!*eq || strlen(eq) >= PATH_MAX)
+				return perr(p, "spawn: expected program= a path");
+			free(s->program);
+			s->program = xstrdup(eq);
+		} else if (strcmp(w[i], "exit") == 0) {
+			if (parse_long(eq, 10, 0, 255, &v) < 0)
+				return perr(p, "spawn: expected exit= a number 0..255");
+			s->probe_exit = (int)v;
+		} else if (strcmp(w[i], "sleep") == 0) {
+			if (parse_long(eq, 10, 0, CASE_TIMEOUT_MAX * 1000L, &v) < 0)
+				return perr(p, "spawn: expected sleep= milliseconds 0..%d", CASE_TIMEOUT_MAX * 1000);
+			s->probe_sleep_ms = (int)v;
+		} else {
+			return perr(p, "spawn: expected map=, stdio=, program=, exit= or sleep=, got '%s='", w[i]);
+		}
+	}
+	return 0;
+}
+
+static int valid_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (; *k; k++)
+		if (!isalnum((unsigned char)*k) && !strchr("._-+", *k))
+			return 0;
+	return 1;
+}
+
+static int parse_expect(struct parser *p, struct sl_case *c, const char *kw, char *rest)
+{
+	struct expect e;
+	memset(&e, 0, sizeof e);
+	e.line = p->line;
+	const char *br = strchr(kw, '[');
+	if (br) {
+		size_t l = strlen(br);
+		if (l < 3 || br[l - 1] != ']')
+			return perr(p, "expected expect[BACKENDS] with a closing ']'");
+		char *list = xstrdup(br + 1);
+		list[l - 2] = 0;
+		int r = parse_backend_list(p, list, &e.backends);
+		free(list);
+		if (r < 0)
+			return -1;
+	}
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	char *key = rest;
+	while (*rest && *rest != ' ' && *rest != '\t')
+		rest++;
+	if (*rest)
+		*rest++ = 0;
+	if (!valid_key(key))
+		return perr(p, "expected 'expect KEY OP VALUE', with KEY like fd.10 or sig.SIGUSR1 (see cases/README.md)");
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	char *op = rest;
+	while (*rest && *rest != ' ' && *rest != '\t')
+		rest++;
+	if (*rest)
+		*rest++ = 0;
+	int found = -1;
+	for (int i = OP_EQ; i <= OP_GE; i++)
+		if (strcmp(op, expect_op_name((enum expect_op)i)) == 0)
+			found = i;
+	if (found < 0)
+		return perr(p, "expected an operator (= != ~ !~ < <= > >=) after '%s', got '%s'", key, op);
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (!*rest)
+		return perr(p, "expected a value after '%s %s'", key, op);
+	if ((found >= OP_LT) && parse_long(rest, 10, LONG_MIN, LONG_MAX, &(long){0}) < 0 && rest[0] != '$')
+		return perr(p, "expected a number after '%s', got '%s'", op, rest);
+	if (c->nexpects == CASE_MAX_EXPECT)
+		return perr(p, "expected at most %d expectations in one case", CASE_MAX_EXPECT);
+	for (size_t i = 0; i < c->nexpects; i++)
+		if (c->expects[i].backends == e.backends && strcmp(c->expects[i].key, key) == 0 &&
+		    c->expects[i].op == (enum expect_op)found &&
+		    (found == OP_EQ || strcmp(c->expects[i].value, rest) == 0))
+			return perr(p, "'%s %s' already expected for these backends at line %d", key, op,
+				    c->expects[i].line);
+	e.key = xstrdup(key);
+	e.op = (enum expect_op)found;
+	e.value = xstrdup(rest);
+	c->expects[c->nexpects++] = e;
+	return 0;
+}
+
+static void case_free(struct sl_case *c)
+{
+	if (!c)
+		return;
+	free(c->id);
+	free(c->family);
+	free(c->file);
+	free(c->desc);
+	for (size_t i = 0; i < c->nsources; i++)
+		free(c->sources[i]);
+	for (size_t i = 0; i < c->nneeds; i++)
+		free(c->needs[i]);
+	for (size_t i = 0; i < c->nsteps; i++)
+		for (int j = 0; j < CASE_MAX_ARGS; j++)
+			free(c->steps[i].sv[j]);
+	free(c->spawn.program);
+	for (size_t i = 0; i < c->nexpects; i++) {
+		free(c->expects[i].key);
+		free(c->expects[i].value);
+	}
+	free(c);
+}
+
+void case_list_free(struct case_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		case_free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+static int finish_case(struct parser *p, struct sl_case *c, struct case_list *out)
+{
+	int save = p->line;
+	p->line = c->line;
+	int r = 0;
+	if (!c->desc)
+		r = perr(p, "case '%s': expected a 'desc' line", c->id);
+	else if (c->nsources == 0)
+		r = perr(p, "case '%s': expected at least one 'source' line naming where the expectations come from",
+			 c->id);
+	else if (c->nexpects == 0)
+		r = perr(p, "case '%s': expected at least one 'expect' line", c->id);
+	for (size_t i = 0; r == 0 && i < out->n; i++)
+		if (strcmp(out->v[i]->id, c->id) == 0)
+			r = perr(p, "case '%s' is already defined at %s:%d", c->id, out->v[i]->file, out->v[i]->line);
+	p->line = save;
+	if (r < 0)
+		return -1;
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 64;
+		out->v = xrealloc(out->v, out->cap * sizeof *out->v);
+	}
+	out->v[out->n++] = c;
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || strlen(s) > 80)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+static char *family_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return xstrdup("misc");
+	const char *start = slash - 1;
+	while (start > path && start[-1] != '/')
+		start--;
+	char *f = xmalloc((size_t)(slash - start) + 1);
+	memcpy(f, start, (size_t)(slash - start));
+	f[slash - start] = 0;
+	return valid_name(f) ? f : (free(f), xstrdup("misc"));
+}
+
+/* One logical line: keyword and the rest. */
+static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct case_list *out, const char *family,
+		      size_t *ncases)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t l = strlen(s);
+	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
+		s[--l] = 0;
+	if (!*s || *s == '#')
+		return 0;
+	char *kw = s;
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *rest = s;
+
+	if (strcmp(kw, "case") == 0) {
+		if (*cur && finish_case(p, *cur, out) < 0)
+			return -1;
+		*cur = NULL;
+		if (!valid_name(rest))
+			return perr(p, "expected 'case NAME' with NAME of letters, digits, '_' and '-' (at most 80)");
+		if (++*ncases > MAX_CASES_PER_FILE)
+			return perr(p, "expected at most %d cases in one file", MAX_CASES_PER_FILE);
+		struct sl_case *c = xcalloc(1, sizeof *c);
+		c->id = xasprintf("%s/%s", family, rest);
+		c->family = xstrdup(family);
+		c->file = xstrdup(p->path);
+		c->line = p->line;
+		c->spawn.stdio = 1;
+		c->backends = 0;
+		for (size_t i = 0; i < backend_count(); i++)
+			c->backends |= 1UL << i;
+		*cur = c;
+		return 0;
+	}
+	struct sl_case *c = *cur;
+	if (!c)
+		return perr(p, "expected 'case NAME' before '%s'", kw);
+	if (strcmp(kw, "desc") == 0) {
+		if (c->desc)
+			return perr(p, "expected one 'desc' per case");
+		if (!*rest)
+			return perr(p, "expected a one-line description after 'desc'");
+		c->desc = xstrdup(rest);
+	} else if (strcmp(kw, "source") == 0) {
+		if (!*rest)
+			return perr(p, "expected a reference after 'source' (man page section, kernel file)");
+		if (c->nsources == CASE_MAX_SOURCES)
+			return perr(p, "expected at most %d 'source' lines", CASE_MAX_SOURCES);
+		c->sources[c->nsources++] = xstrdup(rest);
+	} else if (strcmp(kw, "backends") == 0) {
+		if (parse_backend_list(p, rest, &c->backends) < 0)
+			return -1;
+	} else if (strcmp(kw, "needs") == 0) {
+		char *w[CASE_MAX_NEEDS + 1];
+		int n = split_words(p, rest, w, CASE_MAX_NEEDS);
+		if (n <= 0)
+			return n < 0 ? -1 : perr(p, "expected feature names after 'needs' (see 'spawnlab features')");
+		for (int i = 0; i < n; i++) {
+			if (strcmp(w[i], "root") == 0) {
+				c->needs_root = 1;
+				continue;
+			}
+			if (!feature_find(w[i]))
+				return perr(p, "expected a feature from 'spawnlab features' or 'root', got '%s'", w[i]);
+			if (c->nneeds == CASE_MAX_NEEDS)
+				return perr(p, "expected at most %d needs", CASE_MAX_NEEDS);
+			c->needs[c->nneeds++] = xstrdup(w[i]);
+		}
+	} else if (strcmp(kw, "timeout") == 0) {
+		long t;
+		if (parse_long(rest, 10, 1, CASE_TIMEOUT_MAX, &t) < 0)
+			return perr(p, "expected 'timeout SECONDS' with 1..%d", CASE_TIMEOUT_MAX);
+		c->timeout = (int)t;
+	} else if (strcmp(kw, "setup") == 0) {
+		return parse_setup(p, c, rest);
+	} else if (strcmp(kw, "spawn") == 0) {
+		return parse_spawn(p, c, rest);
+	} else if (strncmp(kw, "expect", 6) == 0 && (kw[6] == 0 || kw[6] == '[')) {
+		return parse_expect(p, c, kw, rest);
+	} else {
+		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, setup, spawn, "
+			       "expect), got '%s'",
+			    kw);
+	}
+	return 0;
+}
+
+int case_parse_file(const char *path, struct case_list *out)
+{
+	struct parser p = {path, 0};
+	size_t len;
+	char *text = read_file(path, MAX_FILE_BYTES, &len);
+	if (!text) {
+		if (errno == EFBIG)
+			return perr(&p, "expected a case file of at most %u bytes", MAX_FILE_BYTES);
+		return perr(&p, "cannot read: %s", strerror(errno));
+	}
+	char *family = family_of(path);
+	struct sl_case *cur = NULL;
+	size_t ncases = 0, before = out->n;
+	int r = 0;
+	char *s = text;
+	while (r == 0 && s < text + len) {
+		p.line++;
+		char *eol = memchr(s, '\n', (size_t)(text + len - s));
+		size_t l = eol ? (size_t)(eol - s) : (size_t)(text + len - s);
+		if (memchr(s, 0, l)) {
+			r = perr(&p, "expected text, found a NUL byte");
+			break;
+		}
+		if (l > MAX_LINE) {
+			r = perr(&p, "expected a line of at most %d bytes", MAX_LINE);
+			break;
+		}
+		s[l] = 0;
+		r = parse_line(&p, s, &cur, out, family, &ncases);
+		s += l + 1;
+	}
+	if (r == 0 && cur) {
+		r = finish_case(&p, cur, out);
+		cur = NULL;
+	}
+	if (r == 0 && ncases == 0) {
+		p.line = p.line ? p.line : 1;
+		r = perr(&p, "expected at least one 'case NAME' in the file");
+	}
+	if (r < 0) {
+		case_free(cur);
+		while (out->n > before)
+			case_free(out->v[--out->n]);
+	}
+	free(family);
+	free(text);
+	return r;
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a > b && strcmp(s + a - b, suf) == 0;
+}
+
+int case_load_dir(const char *dir, struct case_list *out)
+{
+	DIR *top = opendir(dir);
+	if (!top) {
+		fprintf(stderr, "spawnlab: cannot open case folder %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	char **paths = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *fam;
+	while ((fam = readdir(top))) {
+		if (fam->d_name[0] == '.')
+			continue;
+		char *fdir = xasprintf("%s/%s", dir, fam->d_name);
+		DIR *d = opendir(fdir);
+		if (d) {
+			struct dirent *e;
+			while ((e = readdir(d)))
+				if (e->d_name[0] != '.' && has_suffix(e->d_name, ".case")) {
+					if (n == cap) {
+						cap = cap ? cap * 2 : 64;
+						paths = xrealloc(paths, cap * sizeof *paths);
+					}
+					paths[n++] = xasprintf("%s/%s", fdir, e->d_name);
+				}
+			closedir(d);
+		}
+		free(fdir);
+	}
+	closedir(top);
+	if (n)
+		qsort(paths, n, sizeof *paths, cmpstr);
+	int r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r == 0 && case_parse_file(paths[i], out) < 0)
+			r = -1;
+		free(paths[i]);
+	}
+	free(paths);
+	return r;
+}

@@ -1,0 +1,315 @@
+/* cmd_run.c: `spawnlab run`: select cases, run each case with each
+ * backend in its sandbox, stream text or TAP, write result.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "cmd.h"
+#include "run.h"
+#include "sandbox.h"
+#include "util.h"
+
+enum fmt { FMT_TEXT, FMT_TAP, FMT_JSON };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_stop(int sig)
+{
+	interrupted = sig;
+}
+
+enum outcome case_outcome(const struct case_run *cr)
+{
+	int any_fail = 0, any_error = 0, all_skip = 1;
+	for (size_t i = 0; i < cr->nu; i++) {
+		enum outcome o = cr->u[i].outcome;
+		if (!cr->u[i].backend)
+			continue;
+		any_fail |= o == OUT_FAIL;
+		any_error |= o == OUT_ERROR;
+		all_skip &= o == OUT_SKIP;
+	}
+	return any_fail ? OUT_FAIL : any_error ? OUT_ERROR : all_skip ? OUT_SKIP : OUT_PASS;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static char *default_out_dir(void)
+{
+	char stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	char *runs = path_beside_exe("../reports/runs");
+	struct stat st;
+	if (stat(runs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		free(runs);
+		runs = xstrdup("reports/runs");
+	}
+	/* Two runs in the same second get distinct folders. */
+	for (int i = 0; i < 100; i++) {
+		char *d = i ? xasprintf("%s/%s-%d", runs, stamp, i) : xasprintf("%s/%s", runs, stamp);
+		struct stat s2;
+		if (stat(d, &s2) < 0) {
+			free(runs);
+			return d;
+		}
+		free(d);
+	}
+	free(runs);
+	return xasprintf("reports/runs/%s-%ld", stamp, (long)getpid());
+}
+
+static int parse_backends(const char *list, unsigned long *mask)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	*mask = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int found = 0;
+		for (size_t i = 0; sl_backends[i]; i++)
+			if (strcmp(sl_backends[i]->name, t) == 0 || strcmp(t, "all") == 0)
+				*mask |= 1UL << i, found = 1;
+		if (!found) {
+			cmd_usage_error("--backend: unknown backend '%s' (see 'spawnlab backends')", t);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return *mask ? 0 : (cmd_usage_error("--backend: %s", "expected a comma-separated list"), -1);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"backend", required_argument, 0, 'b'}, {"format", required_argument, 0, 'f'},
+		{"out", required_argument, 0, 'o'},     {"timeout", required_argument, 0, 't'},
+		{"probe", required_argument, 0, 'p'},   {"cases", required_argument, 0, 'c'},
+		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+	};
+	struct run r;
+	memset(&r, 0, sizeof r);
+	enum fmt fmt = FMT_TEXT;
+	const char *out_dir = NULL, *probe = NULL, *cdir = NULL;
+	r.timeout_s = 10;
+	for (size_t i = 0; sl_backends[i]; i++)
+		r.backends |= 1UL << i;
+	opterr = 0;
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		long v;
+		switch (ch) {
+		case 'b':
+			if (parse_backends(optarg, &r.backends) < 0)
+				return 2;
+			break;
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				fmt = FMT_TEXT;
+			else if (strcmp(optarg, "tap") == 0 || strcmp(optarg, "ktap") == 0)
+				fmt = FMT_TAP;
+			else if (strcmp(optarg, "json") == 0)
+				fmt = FMT_JSON;
+			else
+				return cmd_usage_error("--format: expected text, tap or json, got '%s'", optarg);
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 1 || v > CASE_TIMEOUT_MAX)
+				return cmd_usage_error("--timeout: expected seconds 1..300, got '%s'", optarg);
+			r.timeout_s = (int)v;
+			break;
+		case 'p':
+			probe = optarg;
+			break;
+		case 'c':
+			cdir = optarg;
+			break;
+		case 'h':
+			fputs("usage: spawnlab run [PATTERN...] [--backend LIST] [--format text|tap|json] [--out DIR]\n"
+			      "                    [--timeout SECONDS] [--probe PATH] [--cases DIR]\n",
+			      stdout);
+			return 0;
+		case ':':
+			return cmd_usage_error("run: option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error("run: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	/* Patterns may be mixed with options: collect the non-options left. */
+	r.patterns = (const char *const *)(argv + optind);
+	r.npatterns = argc - optind;
+	for (int i = 0; i < r.npatterns; i++)
+		if (r.patterns[i][0] == '-')
+			return cmd_usage_error("run: options must come before patterns; got '%s' after a pattern",
+					       r.patterns[i]);
+
+	char *probe_path = probe ? realpath(probe, NULL) : NULL;
+	if (probe && !probe_path)
+		return cmd_usage_error("--probe: cannot find '%s'", probe);
+	if (!probe_path) {
+		char *p = path_beside_exe("probe");
+		probe_path = realpath(p, NULL);
+		free(p);
+		if (!probe_path)
+			return cmd_usage_error("%s", "no probe beside the spawnlab binary; give --probe PATH");
+	}
+	if (access(probe_path, X_OK) < 0) {
+		cmd_usage_error("--probe: '%s' is not executable", probe_path);
+		free(probe_path);
+		return 2;
+	}
+	r.probe = probe_path;
+	r.cases_dir = cases_dir(cdir);
+
+	struct case_list cl = {0};
+	if (case_load_dir(r.cases_dir, &cl) < 0) {
+		free(probe_path);
+		case_list_free(&cl);
+		return 2;
+	}
+	r.cr = xcalloc(cl.n ? cl.n : 1, sizeof *r.cr);
+	for (int p = 0; p < r.npatterns; p++) {
+		int any = 0;
+		for (size_t i = 0; i < cl.n && !any; i++)
+			any = case_matches(cl.v[i]->id, r.patterns[p]);
+		if (!any) {
+			cmd_usage_error("run: no case matches '%s' (see 'spawnlab list')", r.patterns[p]);
+			free(r.cr);
+			free(probe_path);
+			case_list_free(&cl);
+			return 2;
+		}
+	}
+	for (size_t i = 0; i < cl.n; i++) {
+		int ok = r.npatterns == 0;
+		for (int p = 0; p < r.npatterns && !ok; p++)
+			ok = case_matches(cl.v[i]->id, r.patterns[p]);
+		if (ok)
+			r.cr[r.n++].c = cl.v[i];
+	}
+
+	char *outd = out_dir ? xstrdup(out_dir) : default_out_dir();
+	if (mkdir_p(outd) < 0) {
+		fprintf(stderr, "spawnlab: cannot create output folder %s: %s\n", outd, strerror(errno));
+		free(outd);
+		free(r.cr);
+		free(probe_path);
+		case_list_free(&cl);
+		return 2;
+	}
+	r.out_dir = outd;
+	char tmpl[] = "/tmp/spawnlab.XXXXXX";
+	char *tmproot = mkdtemp(tmpl);
+	if (!tmproot) {
+		fprintf(stderr, "spawnlab: mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	struct run_opts ro = {probe_path, tmproot, r.timeout_s};
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	sandbox_kind(); /* decide before the clock starts */
+	clock_gettime(CLOCK_REALTIME, &r.start);
+	if (fmt == FMT_TAP)
+		out_tap_header(stdout, &r);
+	else if (fmt == FMT_TEXT)
+		printf("spawnlab: %zu cases, sandbox %s, probe %s\n", r.n, sandbox_kind_name(sandbox_kind()),
+		       probe_path);
+	r.complete = 1;
+	for (size_t i = 0; i < r.n; i++) {
+		struct case_run *cr = &r.cr[i];
+		uint64_t t0 = mono_us();
+		cr->nu = backend_count();
+		for (size_t b = 0; b < cr->nu; b++) {
+			if (interrupted)
+				break;
+			if (r.backends & (1UL << b))
+				run_unit(cr->c, b, &ro, &cr->u[b]);
+			else
+				cr->u[b].backend = NULL;
+		}
+		if (interrupted) {
+			r.complete = 0;
+			for (size_t b = 0; b < cr->nu; b++)
+				unit_result_free(&cr->u[b]);
+			break;
+		}
+		cr->duration_us = mono_us() - t0;
+		cr->outcome = case_outcome(cr);
+		r.count[cr->outcome]++;
+		r.done++;
+		if (fmt == FMT_TAP)
+			out_tap_case(stdout, &r, cr, i);
+		else if (fmt == FMT_TEXT)
+			out_text_case(stdout, &r, cr, i);
+	}
+	clock_gettime(CLOCK_REALTIME, &r.end);
+	rm_tree(tmproot);
+
+	char *rpath = xasprintf("%s/result.json", outd);
+	char *tpath = xasprintf("%s/result.json.tmp", outd);
+	FILE *f = fopen(tpath, "we");
+	int wrote = 0;
+	if (f) {
+		result_json(f, &r);
+		wrote = fclose(f) == 0 && rename(tpath, rpath) == 0;
+	}
+	if (!wrote)
+		fprintf(stderr, "spawnlab: cannot write %s: %s\n", rpath, strerror(errno));
+	if (fmt == FMT_TAP) {
+		if (!r.complete)
+			printf("Bail out! interrupted by %s\n", strsignal(interrupted));
+		out_tap_footer(stdout, &r);
+	} else if (fmt == FMT_JSON) {
+		result_json(stdout, &r);
+	} else {
+		if (!r.complete)
+			printf("interrupted by %s after %zu of %zu cases\n", strsignal(interrupted), r.done, r.n);
+		out_text_summary(stdout, &r, wrote ? rpath : NULL);
+	}
+	int code = (r.count[OUT_FAIL] || r.count[OUT_ERROR] || !r.complete || !wrote) ? 1 : 0;
+	for (size_t i = 0; i < r.done; i++)
+		for (size_t b = 0; b < r.cr[i].nu; b++)
+			unit_result_free(&r.cr[i].u[b]);
+	free(rpath);
+	free(tpath);
+	free(outd);
+	free(r.cr);
+	free(probe_path);
+	case_list_free(&cl);
+	return code;
+}

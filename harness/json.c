@@ -1,0 +1,155 @@
+/* json.c: see json.h. */
+#include "json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void json_init(struct json *j, FILE *f, int pretty)
+{
+	memset(j, 0, sizeof *j);
+	j->f = f;
+	j->first[0] = 1;
+	j->pretty = pretty;
+}
+
+static void put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else if (*p >= 0x80) {
+				/* Pass valid UTF-8 through; replace invalid bytes. */
+				int n = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+				int ok = n > 0;
+				for (int i = 1; ok && i <= n; i++)
+					ok = (p[i] & 0xC0) == 0x80;
+				if (ok) {
+					fwrite(p, 1, (size_t)n + 1, f);
+					p += n;
+				} else {
+					fputs("\\ufffd", f);
+				}
+			} else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void lead(struct json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		fputc(',', j->f);
+	j->first[j->depth] = 0;
+	if (j->pretty && j->depth > 0) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	if (key) {
+		put_string(j->f, key);
+		fputs(j->pretty ? ": " : ":", j->f);
+	}
+}
+
+static void open_(struct json *j, const char *key, char c)
+{
+	lead(j, key);
+	fputc(c, j->f);
+	if (j->depth + 1 < JSON_MAX_DEPTH)
+		j->depth++;
+	j->first[j->depth] = 1;
+}
+
+static void close_(struct json *j, char c)
+{
+	int empty = j->first[j->depth];
+	if (j->depth > 0)
+		j->depth--;
+	if (j->pretty && !empty) {
+		fputc('\n', j->f);
+		for (int i = 0; i < j->depth; i++)
+			fputs("  ", j->f);
+	}
+	fputc(c, j->f);
+	if (j->depth == 0 && j->pretty)
+		fputc('\n', j->f);
+}
+
+void json_obj_begin(struct json *j, const char *key)
+{
+	open_(j, key, '{');
+}
+void json_obj_end(struct json *j)
+{
+	close_(j, '}');
+}
+void json_arr_begin(struct json *j, const char *key)
+{
+	open_(j, key, '[');
+}
+void json_arr_end(struct json *j)
+{
+	close_(j, ']');
+}
+
+void json_str(struct json *j, const char *key, const char *val)
+{
+	lead(j, key);
+	if (val)
+		put_string(j->f, val);
+	else
+		fputs("null", j->f);
+}
+
+void json_int(struct json *j, const char *key, long long v)
+{
+	lead(j, key);
+	fprintf(j->f, "%lld", v);
+}
+
+void json_uint(struct json *j, const char *key, unsigned long long v)
+{
+	lead(j, key);
+	fprintf(j->f, "%llu", v);
+}
+
+void json_bool(struct json *j, const char *key, int v)
+{
+	lead(j, key);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void json_null(struct json *j, const char *key)
+{
+	lead(j, key);
+	fputs("null", j->f);
+}
+
+void json_auto(struct json *j, const char *key, const char *val)
+{
+	char *end;
+	if (val && *val && (val[0] != '0' || !val[1]) && (strtoll(val, &end, 10), *end == 0) && strlen(val) < 18 &&
+	    !(val[0] == '-' && val[1] == '0'))
+		json_int(j, key, strtoll(val, NULL, 10));
+	else
+		json_str(j, key, val);
+}

@@ -1,0 +1,68 @@
+/* out_tap.c: KTAP/TAP 13 as kselftest prints it: one test per case, the
+ * backends as an indented KTAP subtest, "# SKIP reason" for skips, and the
+ * kselftest totals line at the end. */
+#include <stdio.h>
+#include <string.h>
+
+#include "run.h"
+
+/* A TAP line must not contain a newline, and '#' would start a directive. */
+static void put_clean(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		fputc(*s == '\n' ? ' ' : *s == '#' ? '_' : *s, f);
+}
+
+void out_tap_header(FILE *f, const struct run *r)
+{
+	fprintf(f, "TAP version 13\n1..%zu\n", r->n);
+	fflush(f);
+}
+
+static size_t nselected(const struct run *r)
+{
+	size_t n = 0;
+	for (size_t b = 0; sl_backends[b]; b++)
+		n += (r->backends >> b) & 1;
+	return n;
+}
+
+static void tap_line(FILE *f, const char *indent, size_t num, const char *name, enum outcome o, const char *reason)
+{
+	fprintf(f, "%s%s %zu %s", indent, (o == OUT_FAIL || o == OUT_ERROR) ? "not ok" : "ok", num, name);
+	if (o == OUT_SKIP) {
+		fputs(" # SKIP ", f);
+		put_clean(f, reason);
+	}
+	fputc('\n', f);
+}
+
+void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx)
+{
+	fprintf(f, "# Subtest: %s\n", cr->c->id);
+	fprintf(f, "    KTAP version 1\n    # %s\n    1..%zu\n", cr->c->desc, nselected(r));
+	size_t k = 0;
+	const char *skip_reason = NULL;
+	for (size_t i = 0; i < cr->nu; i++) {
+		const struct unit_result *u = &cr->u[i];
+		if (!(r->backends & (1UL << i)))
+			continue;
+		if (u->outcome == OUT_FAIL || u->outcome == OUT_ERROR) {
+			fprintf(f, "    # %s: %s: ", u->backend->name, u->outcome == OUT_ERROR ? "broken" : "failed");
+			put_clean(f, u->reason);
+			fputc('\n', f);
+		}
+		if (u->outcome == OUT_SKIP && !skip_reason)
+			skip_reason = u->reason;
+		tap_line(f, "    ", ++k, u->backend->name, u->outcome, u->reason);
+	}
+	tap_line(f, "", idx + 1, cr->c->id, cr->outcome, skip_reason);
+	fflush(f);
+}
+
+void out_tap_footer(FILE *f, const struct run *r)
+{
+	fprintf(f, "# Totals: pass:%zu fail:%zu xfail:0 xpass:0 skip:%zu error:%zu\n", r->count[OUT_PASS],
+		r->count[OUT_FAIL], r->count[OUT_SKIP], r->count[OUT_ERROR]);
+	fflush(f);
+}

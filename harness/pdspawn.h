@@ -1,0 +1,69 @@
+/* pdspawn.h: a descriptor-based spawn for Linux.
+ *
+ * pdspawn() starts a program and hands back a pidfd, the process's handle.
+ * It is the API that spawnlab measures the classic fork/exec/SIGCHLD model
+ * against.  Its promises, each checked by spawnlab's tests:
+ *
+ *  1. The handle is a pidfd (close-on-exec).  The pid is secondary:
+ *     pdspawn_pid() derives it from the pidfd when someone really needs it.
+ *  2. The child inherits exactly the fds listed in the attribute's map, at
+ *     the numbers the map gives, whatever their FD_CLOEXEC bit says.  Every
+ *     other fd is closed before exec.  An empty map gives a child with no
+ *     fds at all.
+ *  3. No SIGCHLD: the child is created with exit signal 0.  The caller
+ *     learns of its exit by polling the pidfd (POLLIN) and reaps it with
+ *     pdspawn_wait(), which uses waitid(P_PIDFD, ..., __WALL).
+ *  4. Signals go through the pidfd (pidfd_send_signal), so a recycled pid
+ *     can never be hit: pdspawn_kill() on a reaped child fails with ESRCH.
+ *  5. Exec failure comes back synchronously: pdspawn() returns the errno of
+ *     the failed execve (or of the failed fd set-up) and no child remains.
+ *  6. The child's signal state is explicit: its mask is attr->sigmask
+ *     (empty when NULL), the signals in attr->sigignore are SIG_IGN and
+ *     every other signal is SIG_DFL, whatever the caller had.
+ *  7. EINTR never reaches the caller: every call retries or accounts for
+ *     interrupted waits itself.
+ *
+ * All functions return 0 or a positive errno value (like posix_spawn), and
+ * leave errno alone.  Needs Linux 5.4+ (CLONE_PIDFD, pidfd_send_signal,
+ * waitid P_PIDFD); on an older kernel pdspawn() returns ENOSYS. */
+#ifndef PDSPAWN_H
+#define PDSPAWN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct pdspawn_fd {
+	int parent_fd; /* an open fd of the caller */
+	int child_fd;  /* the number it gets in the child */
+};
+
+struct pdspawn_attr {
+	const struct pdspawn_fd *fds; /* the child's whole fd table */
+	size_t nfds;
+	const sigset_t *sigmask;   /* child's signal mask; NULL: empty */
+	const sigset_t *sigignore; /* SIG_IGN in the child; NULL: none */
+	const char *cwd;           /* chdir before exec; NULL: inherit */
+};
+
+/* Start PATH with ARGV and ENVP (envp NULL: the caller's environ).  On
+ * success stores the pidfd in *pidfd and returns 0.  ATTR NULL means: no
+ * fds, empty mask, all signals default. */
+int pdspawn(int *pidfd, const char *path, char *const argv[],
+	    char *const envp[], const struct pdspawn_attr *attr);
+
+/* Wait up to TIMEOUT_MS (negative: forever) for the child to exit, then
+ * reap it and store its status in *info (si_code CLD_EXITED/CLD_KILLED/
+ * CLD_DUMPED, si_status).  Returns 0, ETIMEDOUT (child still running, not
+ * reaped), or an errno.  Does not close the pidfd. */
+int pdspawn_wait(int pidfd, int timeout_ms, siginfo_t *info);
+
+/* Send SIG to the child through its pidfd.  ESRCH once it has been
+ * reaped (a zombie still accepts signals, as with kill(2)). */
+int pdspawn_kill(int pidfd, int sig);
+
+/* The child's pid in the caller's pid namespace, or -1 if unknown (for
+ * example after it was reaped on kernels without PIDFD_GET_INFO). */
+pid_t pdspawn_pid(int pidfd);
+
+#endif

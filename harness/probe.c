@@ -1,0 +1,267 @@
+/* probe: the program every backend executes.  It observes what crossed
+ * exec and writes it, one "key value" per line, to the file named by
+ * --out.  The order matters: everything is observed first, with calls that
+ * change nothing (fcntl F_GETFD/F_GETFL, sigaction with a NULL new action,
+ * sigprocmask with a NULL set, prctl GET), and only then is the report file
+ * opened, so the report channel never appears among the fds it reports.
+ *
+ * usage: probe --out FILE [--exit N] [--sleep-ms N]
+ * Exit: N (default 0) after reporting; 111 if it could not report. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "names.h"
+
+#define MAX_FDS 1024
+#define REPORT_MAX (256 * 1024)
+
+struct fdinfo {
+	int fd, fdflags, flflags;
+	char link[256];
+	char kind[64];
+};
+
+static struct fdinfo fds[MAX_FDS];
+static int nfds;
+static char report[REPORT_MAX];
+static size_t rlen;
+
+static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(report + rlen, sizeof report - rlen, fmt, ap);
+	va_end(ap);
+	if (n > 0 && (size_t)n < sizeof report - rlen)
+		rlen += (size_t)n;
+}
+
+static int cmpfd(const void *a, const void *b)
+{
+	return ((const struct fdinfo *)a)->fd - ((const struct fdinfo *)b)->fd;
+}
+
+/* The fd numbers that are open, without keeping anything open: the
+ * directory fd used for /proc/self/fd is left out.  Without /proc, ask
+ * every number up to 4096 with F_GETFD. */
+static void list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		int self = dirfd(d);
+		struct dirent *e;
+		while ((e = readdir(d)) && nfds < MAX_FDS) {
+			if (e->d_name[0] == '.')
+				continue;
+			int fd = atoi(e->d_name);
+			if (fd != self)
+				fds[nfds++].fd = fd;
+		}
+		closedir(d);
+	} else {
+		for (int fd = 0; fd < 4096 && nfds < MAX_FDS; fd++)
+			if (fcntl(fd, F_GETFD) >= 0)
+				fds[nfds++].fd = fd;
+	}
+	qsort(fds, (size_t)nfds, sizeof *fds, cmpfd);
+}
+
+static void classify(struct fdinfo *f)
+{
+	char path[64];
+	struct stat st;
+	f->fdflags = fcntl(f->fd, F_GETFD);
+	f->flflags = fcntl(f->fd, F_GETFL);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", f->fd);
+	ssize_t n = readlink(path, f->link, sizeof f->link - 1);
+	f->link[n > 0 ? n : 0] = 0;
+	const char *kind = "other";
+	if (strncmp(f->link, "anon_inode:", 11) == 0) {
+		const char *name = f->link + 11;
+		size_t l = strlen(name);
+		if (name[0] == '[' && l > 1 && name[l - 1] == ']')
+			snprintf(f->kind, sizeof f->kind, "anon:%.*s", (int)(l - 2), name + 1);
+		else
+			snprintf(f->kind, sizeof f->kind, "anon:%s", name);
+		return;
+	}
+	if (strncmp(f->link, "pidfd:", 6) == 0)
+		kind = "pidfd";
+	else if (fstat(f->fd, &st) == 0) {
+		if (S_ISREG(st.st_mode))
+			kind = "file";
+		else if (S_ISDIR(st.st_mode))
+			kind = "dir";
+		else if (S_ISCHR(st.st_mode))
+			kind = "chr";
+		else if (S_ISBLK(st.st_mode))
+			kind = "blk";
+		else if (S_ISFIFO(st.st_mode))
+			kind = strncmp(f->link, "pipe:", 5) == 0 ? "pipe" : "fifo";
+		else if (S_ISSOCK(st.st_mode))
+			kind = "socket";
+		else if (S_ISLNK(st.st_mode))
+			kind = "symlink";
+	}
+	snprintf(f->kind, sizeof f->kind, "%s", kind);
+}
+
+static void put_siglist(const char *key, const sigset_t *set)
+{
+	int first = 1;
+	put("%s ", key);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(set, s) == 1) {
+			const char *n = sig_name(s);
+			put("%s%s", first ? "" : ",", n ? n : "?");
+			first = 0;
+		}
+	put("%s\n", first ? "none" : "");
+}
+
+static void observe_signals(void)
+{
+	sigset_t mask, pend, ign, cgt;
+	sigemptyset(&ign);
+	sigemptyset(&cgt);
+	sigprocmask(SIG_BLOCK, NULL, &mask);
+	sigpending(&pend);
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+		if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler == SIG_IGN)
+			sigaddset(&ign, s);
+		else if (sa.sa_handler != SIG_DFL)
+			sigaddset(&cgt, s);
+	}
+	put_siglist("sigmask", &mask);
+	put_siglist("sigpending", &pend);
+	put_siglist("sigignored", &ign);
+	put_siglist("sigcaught", &cgt);
+	for (int s = 1; s < 32; s++) {
+		const char *n = sig_name(s);
+		if (!n)
+			continue;
+		put("sig.%s %s\n", n, sigismember(&ign, s) == 1 ? "ignore" : sigismember(&cgt, s) == 1 ? "handle" : "default");
+		put("sig.%s.blocked %s\n", n, sigismember(&mask, s) == 1 ? "yes" : "no");
+		put("sig.%s.pending %s\n", n, sigismember(&pend, s) == 1 ? "yes" : "no");
+	}
+}
+
+/* The umask from /proc/self/status (4.7+) so that it is read, not set;
+ * without it, set and restore at once. */
+static unsigned read_umask(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			char *u = strstr(buf, "\nUmask:");
+			if (u)
+				return (unsigned)strtoul(u + 7, NULL, 8);
+		}
+	}
+	mode_t m = umask(022);
+	umask(m);
+	return (unsigned)m;
+}
+
+static void put_rlim(const char *key, rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		put("%s unlimited\n", key);
+	else
+		put("%s %llu\n", key, (unsigned long long)v);
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL;
+	int exit_code = 0;
+	long sleep_ms = 0;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--out") == 0)
+			out = argv[i + 1];
+		else if (strcmp(argv[i], "--exit") == 0)
+			exit_code = atoi(argv[i + 1]) & 255;
+		else if (strcmp(argv[i], "--sleep-ms") == 0)
+			sleep_ms = atol(argv[i + 1]);
+	}
+	if (!out) {
+		fprintf(stderr, "usage: probe --out FILE [--exit N] [--sleep-ms N]\n");
+		return 2;
+	}
+
+	list_fds();
+	for (int i = 0; i < nfds; i++)
+		classify(&fds[i]);
+
+	put("probe.version 1\n");
+	put("pid %ld\nppid %ld\npgid %ld\nsid %ld\n", (long)getpid(), (long)getppid(), (long)getpgid(0),
+	    (long)getsid(0));
+	char cwd[PATH_MAX];
+	put("cwd %s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
+	put("umask %04o\n", read_umask());
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		put_rlim("rlimit.nofile.soft", rl.rlim_cur);
+		put_rlim("rlimit.nofile.hard", rl.rlim_max);
+	}
+	put("no_new_privs %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+	int pdeath = 0;
+	prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
+	put("pdeathsig %s\n", pdeath ? (sig_name(pdeath) ? sig_name(pdeath) : "?") : "none");
+
+	put("fds ");
+	for (int i = 0; i < nfds; i++)
+		put("%s%d", i ? "," : "", fds[i].fd);
+	put("%s\n", nfds ? "" : "none");
+	put("fd.count %d\n", nfds);
+	for (int i = 0; i < nfds; i++) {
+		char fl[160];
+		oflags_format(fds[i].flflags, fl, sizeof fl);
+		put("fd.%d %s\n", fds[i].fd, fds[i].kind);
+		put("fd.%d.path %s\n", fds[i].fd, fds[i].link);
+		put("fd.%d.flags %s\n", fds[i].fd, fl);
+		put("fd.%d.cloexec %s\n", fds[i].fd, (fds[i].fdflags & FD_CLOEXEC) ? "yes" : "no");
+	}
+	observe_signals();
+	put("probe.end 1\n");
+
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 111;
+	for (size_t off = 0; off < rlen;) {
+		ssize_t w = write(fd, report + off, rlen - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return 111;
+		off += (size_t)w;
+	}
+	if (close(fd) < 0)
+		return 111;
+	if (sleep_ms > 0) {
+		struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	return exit_code;
+}

@@ -1,0 +1,314 @@
+/* runner.c: one unit = one case with one backend.
+ *
+ *   driver --sandbox_run--> init (pid 1 of a new pid namespace)
+ *                             `--> spawner (pid 2): reset, set-up steps,
+ *                                  backend spawn of the probe, bounded wait,
+ *                                  writes $tmp/obs
+ *   driver reads $tmp/obs and judges it (case_check.c).
+ *
+ * The spawner starts from a known state whatever the driver's was: only
+ * fds 0 (/dev/null), 1 (/dev/null) and 2 (its log) open, every signal
+ * default and unblocked, umask 022, cwd $tmp.  So what the probe sees is
+ * what the case's steps made, and nothing of the driver's. */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "feature.h"
+#include "names.h"
+#include "sandbox.h"
+#include "step_ctx.h"
+#include "sys.h"
+#include "util.h"
+
+#define SPAWNER_SETUP_BROKE 3
+#define SPAWNER_HARNESS_BROKE 4
+
+const char *outcome_name(enum outcome o)
+{
+	static const char *const n[] = {"pass", "fail", "skip", "error"};
+	return n[o];
+}
+
+struct spawner_arg {
+	const struct sl_case *c;
+	const struct backend *be;
+	const struct run_opts *o;
+	const char *tmp;
+	int budget_ms; /* how long the spawner may wait for its child */
+};
+
+static void obs_write(const char *tmp, struct sbuf *b)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/obs", tmp);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		write_all(fd, b->s, b->len);
+		close(fd);
+	}
+}
+
+static void reset_self(const char *tmp)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (sl_close_range(3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
+	char log[4096];
+	snprintf(log, sizeof log, "%s/spawner.log", tmp);
+	int in = open("/dev/null", O_RDONLY), out = open("/dev/null", O_WRONLY),
+	    err = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (in >= 0 && in != 0)
+		dup2(in, 0), close(in);
+	if (out >= 0 && out != 1)
+		dup2(out, 1), close(out);
+	if (err >= 0 && err != 2)
+		dup2(err, 2), close(err);
+	umask(022);
+	if (chdir(tmp) < 0)
+		_exit(SPAWNER_HARNESS_BROKE);
+}
+
+/* Wait for the spawned child within the budget; record how it ended. */
+static void wait_child(struct spawn_res *res, int budget_ms, struct sbuf *ob)
+{
+	int fd = res->pidfd >= 0 ? res->pidfd : sl_pidfd_open(res->pid, 0);
+	if (fd < 0) {
+		sb_addf(ob, "exit.code unknown\nexit.note pidfd_open: %s\n", errno_name(errno));
+		return;
+	}
+	uint64_t deadline = mono_ms() + (uint64_t)budget_ms;
+	for (;;) {
+		uint64_t now = mono_ms();
+		if (now >= deadline) {
+			sl_pidfd_send_signal(fd, SIGKILL, NULL, 0);
+			sb_addf(ob, "exit.timeout yes\n");
+			break;
+		}
+		struct pollfd p = {fd, POLLIN, 0};
+		int r = poll(&p, 1, (int)(deadline - now));
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	int r;
+	while ((r = waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		sb_addf(ob, "exit.code unknown\nexit.note waitid: %s\n", errno_name(errno));
+	} else if (si.si_code == CLD_EXITED) {
+		sb_addf(ob, "exit.code %d\nexit.signal none\n", si.si_status);
+	} else {
+		const char *n = sig_name(si.si_status);
+		sb_addf(ob, "exit.code none\nexit.signal %s\n", n ? n : "?");
+	}
+	if (fd != res->pidfd)
+		close(fd);
+}
+
+static int spawner_main(void *argp)
+{
+	struct spawner_arg *a = argp;
+	const struct sl_case *c = a->c;
+	struct sbuf ob;
+	reset_self(a->tmp);
+	sb_init(&ob);
+
+	struct step_ctx ctx = {a->tmp};
+	for (size_t i = 0; i < c->nsteps; i++) {
+		char err[512] = "";
+		const struct step *st = &c->steps[i];
+		if (st->kind->run(st->iv, st->sv, &ctx, err, sizeof err) < 0) {
+			sb_addf(&ob, "setup.error %s:%d: %s: %s\n", c->file, st->line, st->kind->name, err);
+			obs_write(a->tmp, &ob);
+			_exit(SPAWNER_SETUP_BROKE);
+		}
+	}
+
+	struct spawn_req req;
+	memset(&req, 0, sizeof req);
+	char out[4096], code[16], program[4096];
+	snprintf(out, sizeof out, "%s/probe.out", a->tmp);
+	snprintf(code, sizeof code, "%d", c->spawn.probe_exit);
+	if (c->spawn.program) {
+		if (strncmp(c->spawn.program, "$tmp", 4) == 0)
+			snprintf(program, sizeof program, "%s%s", a->tmp, c->spawn.program + 4);
+		else
+			snprintf(program, sizeof program, "%s", c->spawn.program);
+	} else {
+		snprintf(program, sizeof program, "%s", a->o->probe);
+	}
+	char sleep_ms[24];
+	snprintf(sleep_ms, sizeof sleep_ms, "%d", c->spawn.probe_sleep_ms);
+	char *argv[] = {program, "--out", out, "--exit", code, "--sleep-ms", sleep_ms, NULL};
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+	req.path = program;
+	req.argv = argv;
+	req.envp = envp;
+	int descriptor = strcmp(a->be->name, "pdspawn") == 0;
+	if (descriptor && c->spawn.stdio)
+		for (int fd = 0; fd < 3; fd++)
+			req.map[req.nmap++] = (struct sl_fdmap){fd, fd};
+	for (size_t i = 0; i < c->spawn.nmap && req.nmap < SL_MAX_FDMAP; i++) {
+		/* An identity entry means "keep it" to pdspawn; the classic
+		 * backends keep it anyway, and must not be given a dup2(fd, fd)
+		 * that some of them (posix_spawn) treat as clearing FD_CLOEXEC. */
+		if (!descriptor && c->spawn.map[i].src == c->spawn.map[i].dst)
+			continue;
+		int dup = 0;
+		for (size_t j = 0; j < req.nmap; j++)
+			if (req.map[j].dst == c->spawn.map[i].dst)
+				req.map[j] = c->spawn.map[i], dup = 1;
+		if (!dup)
+			req.map[req.nmap++] = c->spawn.map[i];
+	}
+
+	sb_addf(&ob, "spawner.pid %ld\nspawner.ppid %ld\nspawner.pgid %ld\nspawner.sid %ld\nspawner.tmp %s\n",
+		(long)getpid(), (long)getppid(), (long)getpgid(0), (long)getsid(0), a->tmp);
+	struct spawn_res res = {-1, -1, 0, 0};
+	uint64_t t0 = mono_us();
+	if (a->be->spawn(&req, &res) < 0) {
+		sb_addf(&ob, "setup.error %s:%d: backend %s could not try: %s\n", c->file, c->spawn.line ? c->spawn.line : c->line,
+			a->be->name, strerror(errno));
+		obs_write(a->tmp, &ob);
+		_exit(SPAWNER_HARNESS_BROKE);
+	}
+	uint64_t t1 = mono_us();
+	sb_addf(&ob, "spawn.errno %s\nspawn.us %llu\nchild.pid %ld\nchild.pidfd %s\n",
+		res.err ? errno_name(res.err) : "0", (unsigned long long)(t1 - t0), (long)res.pid,
+		res.pidfd >= 0 ? "yes" : "no");
+	if (res.err == 0 && (res.pid > 0 || res.pidfd >= 0))
+		wait_child(&res, a->budget_ms - (int)((t1 - t0) / 1000), &ob);
+	else
+		sb_adds(&ob, "exit.code none\nexit.signal none\n");
+	if (res.pidfd >= 0)
+		close(res.pidfd);
+
+	size_t plen = 0;
+	char *probe = read_file(out, 1 << 20, &plen);
+	if (probe) {
+		sb_addn(&ob, probe, plen);
+		free(probe);
+	}
+	obs_write(a->tmp, &ob);
+	return 0;
+}
+
+void unit_result_free(struct unit_result *u)
+{
+	free(u->reason);
+	kv_free(&u->obs);
+	for (size_t i = 0; i < u->nexps; i++) {
+		free(u->exps[i].want);
+		free(u->exps[i].actual);
+	}
+	free(u->exps);
+	memset(u, 0, sizeof *u);
+}
+
+static int skip(struct unit_result *u, const char *fmt, const char *arg)
+{
+	u->outcome = OUT_SKIP;
+	u->reason = xasprintf(fmt, arg);
+	return 0;
+}
+
+static int precheck(const struct sl_case *c, size_t b, struct unit_result *u)
+{
+	char why[256] = "";
+	if (!(c->backends & (1UL << b)))
+		return skip(u, "%s", "backend not in this case's 'backends' list");
+	if (!u->backend->available(why, sizeof why))
+		return skip(u, "backend unavailable: %s", why);
+	if (c->needs_root && geteuid() != 0)
+		return skip(u, "%s", "needs root");
+	for (size_t i = 0; i < c->nneeds; i++) {
+		const char *d = "";
+		const struct feature *f = feature_find(c->needs[i]);
+		if (f && feature_state(f, &d) != FEAT_YES) {
+			u->outcome = OUT_SKIP;
+			u->reason = xasprintf("needs %s: %s", c->needs[i], d);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
+{
+	memset(u, 0, sizeof *u);
+	kv_init(&u->obs);
+	u->backend = sl_backends[b];
+	uint64_t t0 = mono_us();
+	if (!precheck(c, b, u))
+		return;
+
+	static unsigned serial;
+	char *tmp = xasprintf("%s/u%u", o->tmproot, ++serial);
+	if (mkdir(tmp, 0700) < 0) {
+		u->outcome = OUT_ERROR;
+		u->reason = xasprintf("mkdir %s: %s", tmp, strerror(errno));
+		free(tmp);
+		return;
+	}
+	int timeout_s = c->timeout ? c->timeout : o->timeout_s;
+	struct spawner_arg a = {c, u->backend, o, tmp, timeout_s * 1000 - 250};
+	if (a.budget_ms < 100)
+		a.budget_ms = 100;
+	struct sandbox_result sr;
+	if (sandbox_run(spawner_main, &a, timeout_s * 1000, &sr) < 0) {
+		u->outcome = OUT_ERROR;
+		u->reason = xasprintf("could not create the sandbox: %s", strerror(errno));
+	} else {
+		char *obsp = xasprintf("%s/obs", tmp);
+		char *text = read_file(obsp, 2u << 20, NULL);
+		free(obsp);
+		if (text)
+			kv_parse(&u->obs, text);
+		free(text);
+		const char *serr = kv_get(&u->obs, "setup.error");
+		if (sr.timed_out) {
+			u->outcome = OUT_FAIL;
+			u->reason = xasprintf("timed out after %d s; the sandbox was killed", timeout_s);
+		} else if (serr) {
+			u->outcome = OUT_ERROR;
+			u->reason = xasprintf("set-up broke: %s", serr);
+		} else if (!text || sr.status != 0) {
+			u->outcome = OUT_ERROR;
+			if (sr.signal)
+				u->reason = xasprintf("the spawner was killed by %s and wrote no observation",
+						      sig_name(sr.signal) ? sig_name(sr.signal) : "a signal");
+			else
+				u->reason = xasprintf("the spawner exited with status %d%s", sr.status,
+						      text ? "" : " and wrote no observation");
+		} else if (kv_get(&u->obs, "exit.timeout")) {
+			u->outcome = OUT_FAIL;
+			u->reason = xasprintf("the spawned child did not exit within %d ms and was killed",
+					      a.budget_ms);
+			kv_set(&u->obs, "exit.code", "timeout");
+		} else {
+			check_unit(c, b, u);
+		}
+	}
+	rm_tree(tmp);
+	free(tmp);
+	u->duration_us = mono_us() - t0;
+}

@@ -1,0 +1,43 @@
+/* runner.h: run one case with one backend (a "unit") in a sandbox, and
+ * judge the observation against the case's expectations. */
+#ifndef SPAWNLAB_RUNNER_H
+#define SPAWNLAB_RUNNER_H
+
+#include <stdint.h>
+
+#include "case.h"
+#include "kv.h"
+
+enum outcome { OUT_PASS, OUT_FAIL, OUT_SKIP, OUT_ERROR };
+const char *outcome_name(enum outcome o);
+
+struct run_opts {
+	const char *probe;   /* absolute path of the probe */
+	const char *tmproot; /* this run's private folder */
+	int timeout_s;       /* default per unit */
+};
+
+struct exp_result {
+	const struct expect *e;
+	char *want;   /* the value after $variable expansion */
+	char *actual; /* what was observed */
+	int ok;
+};
+
+struct unit_result {
+	const struct backend *backend;
+	enum outcome outcome;
+	char *reason; /* why it failed, skipped or broke; NULL on pass */
+	struct kv obs;
+	struct exp_result *exps;
+	size_t nexps;
+	uint64_t duration_us;
+};
+
+void run_unit(const struct sl_case *c, size_t backend_idx, const struct run_opts *o, struct unit_result *out);
+void unit_result_free(struct unit_result *u);
+
+/* Judge OBS against C's expectations for the backend (case_check.c). */
+void check_unit(const struct sl_case *c, size_t backend_idx, struct unit_result *u);
+
+#endif

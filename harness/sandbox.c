@@ -1,0 +1,214 @@
+/* sandbox.c: see sandbox.h. */
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sys.h"
+#include "util.h"
+
+static int decided = -1;
+static char why[160];
+
+enum sandbox_kind sandbox_kind(void)
+{
+	if (decided >= 0)
+		return (enum sandbox_kind)decided;
+	/* Try it for real: a pid namespace needs CAP_SYS_ADMIN and a kernel
+	 * with CONFIG_PID_NS. */
+	struct sl_clone_args a;
+	memset(&a, 0, sizeof a);
+	a.flags = CLONE_NEWPID | CLONE_NEWNS;
+	a.exit_signal = SIGCHLD;
+	long pid = sl_clone3(&a, SL_CLONE_ARGS_SIZE_VER0);
+	if (pid == 0)
+		_exit(getpid() == 1 ? 0 : 1);
+	if (pid < 0) {
+		snprintf(why, sizeof why, "clone3(CLONE_NEWPID|CLONE_NEWNS): %s", strerror(errno));
+		decided = SANDBOX_SUBREAPER;
+	} else {
+		int st;
+		while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
+			;
+		decided = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? SANDBOX_PIDNS : SANDBOX_SUBREAPER;
+		if (decided != SANDBOX_PIDNS)
+			snprintf(why, sizeof why, "child of CLONE_NEWPID was not pid 1");
+	}
+	return (enum sandbox_kind)decided;
+}
+
+const char *sandbox_kind_name(enum sandbox_kind k)
+{
+	return k == SANDBOX_PIDNS ? "pidns" : "subreaper";
+}
+
+const char *sandbox_why(void)
+{
+	return why;
+}
+
+/* Kill every process left under a subreaper init (no pid namespace):
+ * walk /proc/self/task/ * /children until none is left, bounded. */
+static void kill_descendants(void)
+{
+	for (int round = 0; round < 100; round++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+		char *kids = read_file(path, 1 << 16, NULL);
+		int any = 0;
+		for (char *p = kids; p && *p;) {
+			char *end;
+			long pid = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			if (pid > 0) {
+				kill((pid_t)pid, SIGKILL);
+				any = 1;
+			}
+			p = end;
+		}
+		free(kids);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (!any)
+			return;
+		usleep(1000);
+	}
+}
+
+static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
+{
+	/* If the driver dies, so does the sandbox (and with it, in a pid
+	 * namespace, everything in it).  The lifeline closes when the driver
+	 * exits, which catches a driver that died before the prctl. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct pollfd pfd = {lifeline, POLLIN, 0};
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLIN)))
+		_exit(125);
+	/* Its own session and process group: the terminal's signals go to the
+	 * driver only, and the case sees ids that live inside the sandbox. */
+	setsid();
+	if (pidns) {
+		/* A private /proc, so that pids under /proc match getpid(). */
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0)
+			mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	} else {
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	}
+	pid_t body_pid = fork();
+	if (body_pid < 0)
+		_exit(124);
+	if (body_pid == 0) {
+		close(lifeline);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(body(arg) & 255);
+	}
+	int code = 124;
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			break;
+		if (p == body_pid) {
+			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+	}
+	if (pidns)
+		kill(-1, SIGKILL);
+	else
+		kill_descendants();
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	_exit(code);
+}
+
+int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res)
+{
+	int pidns = sandbox_kind() == SANDBOX_PIDNS;
+	int life[2];
+	memset(res, 0, sizeof *res);
+	if (pipe2(life, O_CLOEXEC) < 0)
+		return -1;
+	int pidfd = -1;
+	struct sl_clone_args a;
+	memset(&a, 0, sizeof a);
+	a.flags = CLONE_PIDFD | (pidns ? CLONE_NEWPID | CLONE_NEWNS : 0);
+	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	a.exit_signal = SIGCHLD;
+	fflush(NULL);
+	long pid = sl_clone3(&a, SL_CLONE_ARGS_SIZE_VER0);
+	if (pid < 0 && (errno == ENOSYS || errno == EINVAL)) {
+		pid = fork();
+		if (pid > 0)
+			pidfd = sl_pidfd_open((pid_t)pid, 0);
+	}
+	if (pid == 0) {
+		close(life[1]);
+		init_main(body, arg, life[0], pidns);
+	}
+	int e = errno;
+	close(life[0]);
+	if (pid < 0) {
+		close(life[1]);
+		errno = e;
+		return -1;
+	}
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	int done = 0, st = 0;
+	while (!done) {
+		uint64_t now = mono_ms();
+		if (now >= deadline)
+			break;
+		if (pidfd >= 0) {
+			struct pollfd pfd = {pidfd, POLLIN, 0};
+			int r = poll(&pfd, 1, (int)(deadline - now));
+			if (r > 0)
+				done = 1;
+			else if (r < 0 && errno != EINTR)
+				break;
+		} else {
+			if (waitpid((pid_t)pid, &st, WNOHANG | __WALL) != 0)
+				done = 2;
+			else
+				usleep(2000);
+		}
+	}
+	if (!done) {
+		res->timed_out = 1;
+		if (pidfd >= 0)
+			sl_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+		else
+			kill((pid_t)pid, SIGKILL);
+		if (!pidns)
+			kill(-(pid_t)pid, SIGKILL);
+	}
+	if (done != 2)
+		while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
+			;
+	if (!pidns && !res->timed_out)
+		kill(-(pid_t)pid, SIGKILL);
+	if (WIFEXITED(st)) {
+		res->status = WEXITSTATUS(st);
+	} else {
+		res->status = -1;
+		res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	close(life[1]);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* sandbox.h: run a function in a child that is pid 1 of its own pid
+ * namespace (with a private /proc) where privileges allow, so that
+ * everything it starts dies with it; bounded by a timeout. */
+#ifndef SPAWNLAB_SANDBOX_H
+#define SPAWNLAB_SANDBOX_H
+
+enum sandbox_kind { SANDBOX_PIDNS, SANDBOX_SUBREAPER };
+
+/* Which isolation this process can get; decided once. */
+enum sandbox_kind sandbox_kind(void);
+const char *sandbox_kind_name(enum sandbox_kind k);
+/* Why the pid namespace is not available, or "" */
+const char *sandbox_why(void);
+
+struct sandbox_result {
+	int timed_out;  /* killed after the timeout */
+	int status;     /* the body's exit code; -1 if killed by a signal */
+	int signal;     /* the signal that ended the sandbox, or 0 */
+};
+
+/* Run BODY(ARG) as the only child of a sandbox init, in a new pid
+ * namespace when possible.  The init reaps everything, kills whatever is
+ * left when BODY returns, and exits with BODY's return value.  Waits at
+ * most TIMEOUT_MS, then kills the whole sandbox.  0, or -1 with errno
+ * when the sandbox could not be created. */
+int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res);
+
+#endif

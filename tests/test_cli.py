@@ -1,0 +1,82 @@
+"""The command line: help, version, usage errors, list, backends, features."""
+import os
+import re
+
+from conftest import run, available_backends, ROOT
+
+
+def test_help_and_version():
+    p = run(["--help"])
+    assert p.returncode == 0
+    for word in ("list", "backends", "features", "run", "--backend", "--format", "--timeout"):
+        assert word in p.stdout
+    v = run(["--version"])
+    assert v.returncode == 0
+    assert re.fullmatch(r"spawnlab \d+\.\d+\.\d+\n", v.stdout)
+    assert (ROOT / "VERSION").read_text().strip() in v.stdout
+
+
+def test_no_command_is_usage_error():
+    assert run([]).returncode == 2
+
+
+def test_bad_command_and_flags_exit_2_and_name_them():
+    for args, word in ((["frobnicate"], "frobnicate"),
+                       (["--frob"], "--frob"),
+                       (["run", "--frob"], "--frob"),
+                       (["run", "--format", "xml"], "xml"),
+                       (["run", "--timeout", "0"], "--timeout"),
+                       (["run", "--timeout", "abc"], "abc"),
+                       (["run", "--backend", "nosuch"], "nosuch"),
+                       (["run", "no/such_case"], "no/such_case"),
+                       (["list", "--frob"], "--frob"),
+                       (["backends", "extra"], "extra")):
+        p = run(args)
+        assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
+        assert word in p.stderr, (args, p.stderr)
+
+
+def test_list_shows_every_case_with_description():
+    p = run(["list"])
+    assert p.returncode == 0
+    lines = p.stdout.splitlines()
+    assert len(lines) >= 12
+    for line in lines:
+        assert re.match(r"^[a-z0-9_-]+/[A-Za-z0-9_-]+\s+\S", line), line
+    ex = run(["list", "exec"])
+    assert ex.returncode == 0 and all(l.startswith("exec/") for l in ex.stdout.splitlines())
+    assert run(["list", "nosuchfamily"]).returncode == 2
+
+
+def test_backends_on_this_machine():
+    p = run(["backends"])
+    assert p.returncode == 0
+    rows = {l.split()[0]: l for l in p.stdout.splitlines()}
+    assert set(rows) == {"fork", "vfork", "posix_spawn", "clone3", "pidfd_spawn", "pdspawn"}
+    avail = available_backends()
+    for b in ("fork", "vfork", "posix_spawn", "clone3", "pdspawn"):
+        assert b in avail, rows[b]
+    for name, line in rows.items():
+        if name not in avail:
+            # An unavailable backend always says why.
+            assert re.search(r"unavailable\s+\S+", line), line
+
+
+def test_features_are_probed_with_a_detail():
+    p = run(["features"])
+    assert p.returncode == 0
+    rows = {}
+    for line in p.stdout.splitlines():
+        name, state, *detail = line.split(None, 2)
+        assert state in ("yes", "no", "unknown"), line
+        assert detail and detail[0].strip(), line
+        rows[name] = state
+    for f in ("clone3", "clone_pidfd", "pidfd_open", "waitid_pidfd", "close_range",
+              "close_range_cloexec", "pidfd_get_info", "pidfd_info_exit", "pidfd_thread",
+              "namespaced_pid_max", "clone_autoreap"):
+        assert f in rows, f
+    # Present since Linux 5.9; on such a kernel the probes must find them.
+    major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    if (major, minor) >= (5, 9):
+        for f in ("clone3", "clone_pidfd", "pidfd_open", "waitid_pidfd", "close_range"):
+            assert rows[f] == "yes", f
