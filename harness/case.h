@@ -45,6 +45,10 @@ struct step_kind {
 };
 
 extern const struct step_kind sl_step_kinds[];
+/* Experiments: like steps, but run in place of the probe's spawn; they use
+ * ctx->be to create children and write what they measured (experiments.c
+ * and experiment_*.c). */
+extern const struct step_kind sl_experiments[];
 
 struct step {
 	const struct step_kind *kind;
@@ -89,6 +93,7 @@ struct sl_case {
 	struct step steps[CASE_MAX_STEPS];
 	size_t nsteps;
 	struct spawn_spec spawn;
+	struct step experiment; /* kind NULL: spawn the probe */
 	struct expect expects[CASE_MAX_EXPECT];
 	size_t nexpects;
 };

@@ -216,30 +216,50 @@ static int split_words(struct parser *p, char *s, char **w, int max)
 	return n;
 }
 
+static int parse_step(struct parser *p, const struct step_kind *table, const char *what, struct step *st,
+		      char *rest);
+
 static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
+{
+	if (c->nsteps == CASE_MAX_STEPS)
+		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
+	if (parse_step(p, sl_step_kinds, "a set-up step", &c->steps[c->nsteps], rest) < 0)
+		return -1;
+	c->nsteps++;
+	return 0;
+}
+
+static int parse_run(struct parser *p, struct sl_case *c, char *rest)
+{
+	if (c->experiment.kind)
+		return perr(p, "expected one 'run' per case (first at line %d)", c->experiment.line);
+	if (c->spawn.line)
+		return perr(p, "expected 'run' or 'spawn', not both (spawn at line %d)", c->spawn.line);
+	return parse_step(p, sl_experiments, "an experiment", &c->experiment, rest);
+}
+
+static int parse_step(struct parser *p, const struct step_kind *table, const char *what, struct step *st,
+		      char *rest)
 {
 	char *w[CASE_MAX_ARGS + 2];
 	int n = split_words(p, rest, w, CASE_MAX_ARGS + 1);
 	if (n < 0)
 		return -1;
 	if (n == 0)
-		return perr(p, "expected a set-up step after 'setup' (see cases/README.md for the list)");
+		return perr(p, "expected %s name (see cases/README.md for the list)", what);
 	const struct step_kind *k = NULL;
-	for (size_t i = 0; sl_step_kinds[i].name; i++)
-		if (strcmp(sl_step_kinds[i].name, w[0]) == 0)
-			k = &sl_step_kinds[i];
+	for (size_t i = 0; table[i].name; i++)
+		if (strcmp(table[i].name, w[0]) == 0)
+			k = &table[i];
 	if (!k) {
 		struct sbuf b;
 		sb_init(&b);
-		for (size_t i = 0; sl_step_kinds[i].name; i++)
-			sb_addf(&b, "%s%s", i ? ", " : "", sl_step_kinds[i].name);
-		perr(p, "expected a set-up step (%s), got '%s'", b.s, w[0]);
+		for (size_t i = 0; table[i].name; i++)
+			sb_addf(&b, "%s%s", i ? ", " : "", table[i].name);
+		perr(p, "expected %s (%s), got '%s'", what, b.s, w[0]);
 		sb_free(&b);
 		return -1;
 	}
-	if (c->nsteps == CASE_MAX_STEPS)
-		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
-	struct step *st = &c->steps[c->nsteps];
 	memset(st, 0, sizeof *st);
 	st->kind = k;
 	st->line = p->line;
@@ -279,7 +299,6 @@ static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
 			st->sv[j] = xstrdup(k->args[j].def);
 		}
 	}
-	c->nsteps++;
 	return 0;
 }
 
@@ -313,6 +332,8 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 	struct spawn_spec *s = &c->spawn;
 	if (s->line)
 		return perr(p, "expected one 'spawn' per case (first at line %d)", s->line);
+	if (c->experiment.kind)
+		return perr(p, "expected 'run' or 'spawn', not both (run at line %d)", c->experiment.line);
 	s->line = p->line;
 	char *w[SL_MAX_FDMAP];
 	int n = split_words(p, rest, w, SL_MAX_FDMAP);
@@ -437,6 +458,8 @@ static void case_free(struct sl_case *c)
 		for (int j = 0; j < CASE_MAX_ARGS; j++)
 			free(c->steps[i].sv[j]);
 	free(c->spawn.program);
+	for (int j = 0; j < CASE_MAX_ARGS; j++)
+		free(c->experiment.sv[j]);
 	for (size_t i = 0; i < c->nexpects; i++) {
 		free(c->expects[i].key);
 		free(c->expects[i].value);
@@ -585,11 +608,13 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 		return parse_setup(p, c, rest);
 	} else if (strcmp(kw, "spawn") == 0) {
 		return parse_spawn(p, c, rest);
+	} else if (strcmp(kw, "run") == 0) {
+		return parse_run(p, c, rest);
 	} else if (strncmp(kw, "expect", 6) == 0 && (kw[6] == 0 || kw[6] == '[')) {
 		return parse_expect(p, c, kw, rest);
 	} else {
 		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, setup, spawn, "
-			       "expect), got '%s'",
+			       "run, expect), got '%s'",
 			    kw);
 	}
 	return 0;

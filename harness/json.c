@@ -153,3 +153,14 @@ void json_auto(struct json *j, const char *key, const char *val)
 	else
 		json_str(j, key, val);
 }
+
+void json_number(struct json *j, const char *key, const char *text)
+{
+	char *end;
+	double d = strtod(text, &end);
+	lead(j, key);
+	if (end == text || *end || d != d || d > 1e300 || d < -1e300)
+		fputs("null", j->f);
+	else
+		fputs(text, j->f);
+}

@@ -25,6 +25,8 @@ void json_int(struct json *j, const char *key, long long v);
 void json_uint(struct json *j, const char *key, unsigned long long v);
 void json_bool(struct json *j, const char *key, int v);
 void json_null(struct json *j, const char *key);
+/* A number from its text (integer or decimal); null if it is not one. */
+void json_number(struct json *j, const char *key, const char *text);
 /* A value that looks like an integer is written as a number, else a string. */
 void json_auto(struct json *j, const char *key, const char *val);
 

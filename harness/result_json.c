@@ -28,6 +28,9 @@ static void unit_json(struct json *j, const struct unit_result *u)
 	const char *sp = kv_get(&u->obs, "spawn.us");
 	if (sp)
 		json_auto(j, "spawn_us", sp);
+	for (size_t i = 0; i < u->obs.n; i++)
+		if (strncmp(u->obs.key[i], "num.", 4) == 0)
+			json_number(j, u->obs.key[i] + 4, u->obs.val[i]);
 	json_obj_end(j);
 	json_arr_begin(j, "expectations");
 	for (size_t i = 0; i < u->nexps; i++) {

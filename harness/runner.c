@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child_wait.h"
 #include "feature.h"
 #include "names.h"
 #include "sandbox.h"
@@ -58,6 +60,27 @@ static void obs_write(const char *tmp, struct sbuf *b)
 	}
 }
 
+void obs_put(struct step_ctx *ctx, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *v;
+	va_start(ap, fmt);
+	int r = vasprintf(&v, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	sb_addf(ctx->ob, "%s %s\n", key, v);
+	free(v);
+}
+
+void obs_num(struct step_ctx *ctx, const char *key, double v)
+{
+	if (v == (double)(long long)v)
+		sb_addf(ctx->ob, "num.%s %lld\n", key, (long long)v);
+	else
+		sb_addf(ctx->ob, "num.%s %.3f\n", key, v);
+}
+
 static void reset_self(const char *tmp)
 {
 	sigset_t none;
@@ -87,41 +110,22 @@ static void reset_self(const char *tmp)
 /* Wait for the spawned child within the budget; record how it ended. */
 static void wait_child(struct spawn_res *res, int budget_ms, struct sbuf *ob)
 {
-	int fd = res->pidfd >= 0 ? res->pidfd : sl_pidfd_open(res->pid, 0);
-	if (fd < 0) {
-		sb_addf(ob, "exit.code unknown\nexit.note pidfd_open: %s\n", errno_name(errno));
-		return;
+	struct child_status st;
+	child_wait(res, budget_ms, &st);
+	switch (st.end) {
+	case CHILD_EXITED:
+		sb_addf(ob, "exit.code %d\nexit.signal none\n", st.code);
+		break;
+	case CHILD_KILLED:
+		sb_addf(ob, "exit.code none\nexit.signal %s\n", sig_name(st.code) ? sig_name(st.code) : "?");
+		break;
+	case CHILD_TIMEOUT:
+		sb_addf(ob, "exit.timeout yes\n");
+		break;
+	case CHILD_UNKNOWN:
+		sb_addf(ob, "exit.code unknown\nexit.note %s: %s\n", st.failed_call, errno_name(st.err));
+		break;
 	}
-	uint64_t deadline = mono_ms() + (uint64_t)budget_ms;
-	for (;;) {
-		uint64_t now = mono_ms();
-		if (now >= deadline) {
-			sl_pidfd_send_signal(fd, SIGKILL, NULL, 0);
-			sb_addf(ob, "exit.timeout yes\n");
-			break;
-		}
-		struct pollfd p = {fd, POLLIN, 0};
-		int r = poll(&p, 1, (int)(deadline - now));
-		if (r > 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			break;
-	}
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	int r;
-	while ((r = waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		sb_addf(ob, "exit.code unknown\nexit.note waitid: %s\n", errno_name(errno));
-	} else if (si.si_code == CLD_EXITED) {
-		sb_addf(ob, "exit.code %d\nexit.signal none\n", si.si_status);
-	} else {
-		const char *n = sig_name(si.si_status);
-		sb_addf(ob, "exit.code none\nexit.signal %s\n", n ? n : "?");
-	}
-	if (fd != res->pidfd)
-		close(fd);
 }
 
 static int spawner_main(void *argp)
@@ -132,7 +136,7 @@ static int spawner_main(void *argp)
 	reset_self(a->tmp);
 	sb_init(&ob);
 
-	struct step_ctx ctx = {a->tmp};
+	struct step_ctx ctx = {a->tmp, a->o->probe, a->be, &ob, mono_ms() + (uint64_t)a->budget_ms};
 	for (size_t i = 0; i < c->nsteps; i++) {
 		char err[512] = "";
 		const struct step *st = &c->steps[i];
@@ -141,6 +145,19 @@ static int spawner_main(void *argp)
 			obs_write(a->tmp, &ob);
 			_exit(SPAWNER_SETUP_BROKE);
 		}
+	}
+
+	if (c->experiment.kind) {
+		char err[512] = "";
+		const struct step *ex = &c->experiment;
+		sb_addf(&ob, "experiment %s\nspawner.pid %ld\n", ex->kind->name, (long)getpid());
+		if (ex->kind->run(ex->iv, ex->sv, &ctx, err, sizeof err) < 0) {
+			sb_addf(&ob, "setup.error %s:%d: experiment %s: %s\n", c->file, ex->line, ex->kind->name, err);
+			obs_write(a->tmp, &ob);
+			_exit(SPAWNER_SETUP_BROKE);
+		}
+		obs_write(a->tmp, &ob);
+		return 0;
 	}
 
 	struct spawn_req req;

@@ -1,0 +1,9 @@
+/* experiments.c: the table of experiments a case can `run` in place of a
+ * probe spawn.  Each lives in its own experiment_*.c file. */
+#include "case.h"
+#include "experiments.h"
+
+const struct step_kind sl_experiments[] = {
+	EXPERIMENT_SPAWN_LATENCY,
+	{0},
+};

@@ -1,0 +1,19 @@
+/* experiments.h: the experiments' entry points and their table rows. */
+#ifndef SPAWNLAB_EXPERIMENTS_H
+#define SPAWNLAB_EXPERIMENTS_H
+
+#include "case.h"
+#include "step_ctx.h"
+
+int exp_spawn_latency(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_SPAWN_LATENCY                                                                              \
+	{"spawn_latency",                                                                                     \
+	 "spawn COUNT children through the backend, each waited for before the next: latency per spawn",     \
+	 {{"count", ARG_INT, 0, "200", NULL}, {"program", ARG_CHOICE, 0, "probe", "probe|true"}},            \
+	 exp_spawn_latency}
+
+/* Helpers for experiments (experiment_util.c). */
+/* Sort and summarise microsecond samples into num.<prefix>_{min,median,p99,max,mean}_us. */
+void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t n);
+
+#endif
