@@ -13,6 +13,7 @@
 #define CASE_MAX_SOURCES 8
 #define CASE_MAX_NEEDS 8
 #define CASE_MAX_BACKENDS 16
+#define CASE_MAX_SHOW 8
 #define CASE_TIMEOUT_MAX 300 /* seconds, per backend run */
 
 enum arg_type {
@@ -89,6 +90,8 @@ struct sl_case {
 	char *needs[CASE_MAX_NEEDS];
 	size_t nneeds;
 	int needs_root;
+	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
+	size_t nshow;
 	int timeout; /* seconds; 0: the run's default */
 	struct step steps[CASE_MAX_STEPS];
 	size_t nsteps;

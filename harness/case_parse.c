@@ -182,7 +182,7 @@ static int parse_arg(struct parser *p, const struct step_kind *k, const struct a
 		return 0;
 	}
 	}
-	return perr(p, "internal: bad argument type");
+	return perr(p, "expected a known argument type (internal error)");
 }
 
 /* Split the rest of a line into words; "double quotes" keep spaces. */
@@ -283,7 +283,7 @@ static int parse_step(struct parser *p, const struct step_kind *table, const cha
 			return -1;
 		}
 		if (st->sv[a])
-			return perr(p, "%s: argument %s= given twice", k->name, w[i]);
+			return perr(p, "%s: expected each argument once, %s= is given twice", k->name, w[i]);
 		if (parse_arg(p, k, &k->args[a], eq + 1, &st->iv[a]) < 0)
 			return -1;
 		st->sv[a] = xstrdup(eq + 1);
@@ -319,7 +319,7 @@ static int parse_map(struct parser *p, struct spawn_spec *s, char *v)
 			return perr(p, "spawn: expected at most %d map entries", SL_MAX_FDMAP);
 		for (size_t i = 0; i < s->nmap; i++)
 			if (s->map[i].dst == dst)
-				return perr(p, "spawn: map names child fd %ld twice", dst);
+				return perr(p, "spawn: expected each child fd once in map=, %ld is given twice", dst);
 		s->map[s->nmap].src = (int)src;
 		s->map[s->nmap].dst = (int)dst;
 		s->nmap++;
@@ -454,6 +454,8 @@ static void case_free(struct sl_case *c)
 		free(c->sources[i]);
 	for (size_t i = 0; i < c->nneeds; i++)
 		free(c->needs[i]);
+	for (size_t i = 0; i < c->nshow; i++)
+		free(c->show[i]);
 	for (size_t i = 0; i < c->nsteps; i++)
 		for (int j = 0; j < CASE_MAX_ARGS; j++)
 			free(c->steps[i].sv[j]);
@@ -489,7 +491,8 @@ static int finish_case(struct parser *p, struct sl_case *c, struct case_list *ou
 		r = perr(p, "case '%s': expected at least one 'expect' line", c->id);
 	for (size_t i = 0; r == 0 && i < out->n; i++)
 		if (strcmp(out->v[i]->id, c->id) == 0)
-			r = perr(p, "case '%s' is already defined at %s:%d", c->id, out->v[i]->file, out->v[i]->line);
+			r = perr(p, "expected a new case name: '%s' is already defined at %s:%d", c->id,
+				 out->v[i]->file, out->v[i]->line);
 	p->line = save;
 	if (r < 0)
 		return -1;
@@ -599,6 +602,18 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 				return perr(p, "expected at most %d needs", CASE_MAX_NEEDS);
 			c->needs[c->nneeds++] = xstrdup(w[i]);
 		}
+	} else if (strcmp(kw, "show") == 0) {
+		char *w[CASE_MAX_SHOW + 1];
+		int n = split_words(p, rest, w, CASE_MAX_SHOW);
+		if (n <= 0)
+			return n < 0 ? -1 : perr(p, "expected observation keys after 'show' (like num.leaks)");
+		for (int i = 0; i < n; i++) {
+			if (!valid_key(w[i]))
+				return perr(p, "expected an observation key after 'show', got '%s'", w[i]);
+			if (c->nshow == CASE_MAX_SHOW)
+				return perr(p, "expected at most %d keys to show", CASE_MAX_SHOW);
+			c->show[c->nshow++] = xstrdup(w[i]);
+		}
 	} else if (strcmp(kw, "timeout") == 0) {
 		long t;
 		if (parse_long(rest, 10, 1, CASE_TIMEOUT_MAX, &t) < 0)
@@ -613,8 +628,8 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 	} else if (strncmp(kw, "expect", 6) == 0 && (kw[6] == 0 || kw[6] == '[')) {
 		return parse_expect(p, c, kw, rest);
 	} else {
-		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, setup, spawn, "
-			       "run, expect), got '%s'",
+		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, show, setup, "
+			       "spawn, run, expect), got '%s'",
 			    kw);
 	}
 	return 0;

@@ -44,12 +44,28 @@ const char *cases_dir(const char *given)
 	return found;
 }
 
-int case_matches(const char *id, const char *pat)
+static int match_one(const char *id, const char *pat)
 {
 	if (strpbrk(pat, "*?["))
 		return fnmatch(pat, id, 0) == 0;
 	size_t l = strlen(pat);
 	return strcmp(id, pat) == 0 || (strncmp(id, pat, l) == 0 && id[l] == '/');
+}
+
+/* A pattern is an id, a family, or a glob; "family.rest" is also accepted
+ * for "family/rest", so that 'fd.*' selects the fd family. */
+int case_matches(const char *id, const char *pat)
+{
+	if (match_one(id, pat))
+		return 1;
+	const char *dot = strchr(pat, '.');
+	if (!dot || strchr(pat, '/'))
+		return 0;
+	char *alt = xstrdup(pat);
+	alt[dot - pat] = '/';
+	int r = match_one(id, alt);
+	free(alt);
+	return r;
 }
 
 int cmd_list(int argc, char **argv)

@@ -35,8 +35,8 @@ static const char usage[] =
 	"      --cases DIR          the case folder (default: ../cases beside spawnlab)\n"
 	"\n"
 	"A PATTERN is a case id (exec/plain_fd_inherited), a family (exec) or a glob\n"
-	"(exec/*sig*).  Exit status: 0 all passed or skipped, 1 a case failed, 2 bad\n"
-	"usage or a bad case file.\n"
+	"('exec/*sig*'; 'exec.*' works too).  Exit status: 0 all passed or skipped,\n"
+	"1 a case failed or broke, 2 bad usage or a bad case file.\n"
 	"options: --help, --version\n";
 
 int cmd_usage_error(const char *fmt, const char *arg)

@@ -28,6 +28,18 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 		    (cr->outcome == OUT_SKIP && i == 0))
 			fprintf(f, "        %s: %s\n", u->backend->name, u->reason);
 	}
+	/* The numbers the case asked to show, one line per backend that ran. */
+	for (size_t i = 0; cr->c->nshow && i < cr->nu; i++) {
+		const struct unit_result *u = &cr->u[i];
+		if (!(r->backends & (1UL << i)) || u->outcome == OUT_SKIP)
+			continue;
+		fprintf(f, "        %-12s", u->backend->name);
+		for (size_t k = 0; k < cr->c->nshow; k++) {
+			const char *key = cr->c->show[k], *v = kv_get(&u->obs, key);
+			fprintf(f, " %s=%s", strncmp(key, "num.", 4) == 0 ? key + 4 : key, v ? v : "-");
+		}
+		fputc('\n', f);
+	}
 	fflush(f);
 }
 
