@@ -35,13 +35,18 @@ struct arg_spec {
 	const char *choices; /* ARG_CHOICE: "a|b|c" */
 };
 
+#define STEP_UNSUPPORTED (-2)
+
 struct step_ctx; /* the spawner's state while set-up runs (case_step.c) */
 
 struct step_kind {
 	const char *name;
 	const char *summary;
 	struct arg_spec args[CASE_MAX_ARGS];
-	/* Run in the spawner; 0, or -1 with a message in ERR. */
+	/* Run in the spawner; 0, or -1 with a message in ERR (the set-up broke:
+	 * the unit is an error), or STEP_UNSUPPORTED with the reason in ERR
+	 * (this kernel or libc lacks what the step needs: the unit is a skip,
+	 * e.g. "io_uring_setup: ENOSYS"). */
 	int (*run)(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 };
 

@@ -140,7 +140,13 @@ static int spawner_main(void *argp)
 	for (size_t i = 0; i < c->nsteps; i++) {
 		char err[512] = "";
 		const struct step *st = &c->steps[i];
-		if (st->kind->run(st->iv, st->sv, &ctx, err, sizeof err) < 0) {
+		int rc = st->kind->run(st->iv, st->sv, &ctx, err, sizeof err);
+		if (rc == STEP_UNSUPPORTED) {
+			sb_addf(&ob, "setup.unsupported %s: %s\n", st->kind->name, err);
+			obs_write(a->tmp, &ob);
+			_exit(0);
+		}
+		if (rc < 0) {
 			sb_addf(&ob, "setup.error %s:%d: %s: %s\n", c->file, st->line, st->kind->name, err);
 			obs_write(a->tmp, &ob);
 			_exit(SPAWNER_SETUP_BROKE);
@@ -151,7 +157,13 @@ static int spawner_main(void *argp)
 		char err[512] = "";
 		const struct step *ex = &c->experiment;
 		sb_addf(&ob, "experiment %s\nspawner.pid %ld\n", ex->kind->name, (long)getpid());
-		if (ex->kind->run(ex->iv, ex->sv, &ctx, err, sizeof err) < 0) {
+		int rc = ex->kind->run(ex->iv, ex->sv, &ctx, err, sizeof err);
+		if (rc == STEP_UNSUPPORTED) {
+			sb_addf(&ob, "setup.unsupported %s: %s\n", ex->kind->name, err);
+			obs_write(a->tmp, &ob);
+			_exit(0);
+		}
+		if (rc < 0) {
 			sb_addf(&ob, "setup.error %s:%d: experiment %s: %s\n", c->file, ex->line, ex->kind->name, err);
 			obs_write(a->tmp, &ob);
 			_exit(SPAWNER_SETUP_BROKE);
@@ -302,9 +314,13 @@ void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struc
 			kv_parse(&u->obs, text);
 		free(text);
 		const char *serr = kv_get(&u->obs, "setup.error");
+		const char *unsup = kv_get(&u->obs, "setup.unsupported");
 		if (sr.timed_out) {
 			u->outcome = OUT_FAIL;
 			u->reason = xasprintf("timed out after %d s; the sandbox was killed", timeout_s);
+		} else if (unsup && sr.status == 0) {
+			u->outcome = OUT_SKIP;
+			u->reason = xasprintf("not supported here: %s", unsup);
 		} else if (serr) {
 			u->outcome = OUT_ERROR;
 			u->reason = xasprintf("set-up broke: %s", serr);
