@@ -81,6 +81,7 @@ struct spawn_spec {
 	char *program;   /* NULL: the probe */
 	int probe_exit;  /* exit code the probe ends with */
 	int probe_sleep_ms; /* the probe sleeps this long after reporting */
+	int block_sigchld;  /* block SIGCHLD before the spawn call, not after */
 };
 
 struct sl_case {

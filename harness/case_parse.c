@@ -342,7 +342,7 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(w[i], '=');
 		if (!eq)
-			return perr(p, "spawn: expected name=value (map=, stdio=, program=, exit=, sleep=), got '%s'", w[i]);
+			return perr(p, "spawn: expected name=value (map=, stdio=, program=, exit=, sleep=, sigchld=), got '%s'", w[i]);
 		*eq++ = 0;
 		long v;
 		if (strcmp(w[i], "map") == 0) {
@@ -361,12 +361,16 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 			if (parse_long(eq, 10, 0, 255, &v) < 0)
 				return perr(p, "spawn: expected exit= a number 0..255");
 			s->probe_exit = (int)v;
+		} else if (strcmp(w[i], "sigchld") == 0) {
+			if (strcmp(eq, "block") && strcmp(eq, "after"))
+				return perr(p, "spawn: expected sigchld= block (before the spawn) or after");
+			s->block_sigchld = strcmp(eq, "block") == 0;
 		} else if (strcmp(w[i], "sleep") == 0) {
 			if (parse_long(eq, 10, 0, CASE_TIMEOUT_MAX * 1000L, &v) < 0)
 				return perr(p, "spawn: expected sleep= milliseconds 0..%d", CASE_TIMEOUT_MAX * 1000);
 			s->probe_sleep_ms = (int)v;
 		} else {
-			return perr(p, "spawn: expected map=, stdio=, program=, exit= or sleep=, got '%s='", w[i]);
+			return perr(p, "spawn: expected map=, stdio=, program=, exit=, sleep= or sigchld=, got '%s='", w[i]);
 		}
 	}
 	return 0;

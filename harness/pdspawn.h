@@ -10,9 +10,15 @@
  *     the numbers the map gives, whatever their FD_CLOEXEC bit says.  Every
  *     other fd is closed before exec.  An empty map gives a child with no
  *     fds at all.
- *  3. No SIGCHLD: the child is created with exit signal 0.  The caller
- *     learns of its exit by polling the pidfd (POLLIN) and reaps it with
- *     pdspawn_wait(), which uses waitid(P_PIDFD, ..., __WALL).
+ *  3. Exit signal 0: the child is created so that its parent is not
+ *     signalled when it exits (clone(2)), and a spawn that fails before
+ *     exec raises no SIGCHLD.  Once the program runs, the kernel has
+ *     reset the termination signal to SIGCHLD (execve(2): "The termination
+ *     signal is reset to SIGCHLD"; fs/exec.c de_thread), so its exit does
+ *     raise SIGCHLD, as with every backend.  The caller need not use it:
+ *     it polls the pidfd (POLLIN) and reaps with pdspawn_wait(), which uses
+ *     waitid(P_PIDFD, ..., __WALL).  A child that never signals its
+ *     parent needs kernel help (CLONE_AUTOREAP: `spawnlab features`).
  *  4. Signals go through the pidfd (pidfd_send_signal), so a recycled pid
  *     can never be hit: pdspawn_kill() on a reaped child fails with ESRCH.
  *  5. Exec failure comes back synchronously: pdspawn() returns the errno of

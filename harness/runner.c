@@ -213,6 +213,16 @@ static int spawner_main(void *argp)
 	sb_addf(&ob, "spawner.pid %ld\nspawner.ppid %ld\nspawner.pgid %ld\nspawner.sid %ld\nspawner.tmp %s\n",
 		(long)getpid(), (long)getppid(), (long)getpgid(0), (long)getsid(0), a->tmp);
 	struct spawn_res res = {-1, -1, 0, 0};
+	/* Whether the spawn raised SIGCHLD here: SIGCHLD is blocked so that it
+	 * stays pending.  By default only after the spawn call, so the child
+	 * does not inherit the blocked mask (and a signal raised before that,
+	 * with SIGCHLD at SIG_DFL, is discarded and not seen); with
+	 * sigchld=block, before it. */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (c->spawn.block_sigchld)
+		sigprocmask(SIG_BLOCK, &chld, NULL);
 	uint64_t t0 = mono_us();
 	if (a->be->spawn(&req, &res) < 0) {
 		sb_addf(&ob, "setup.error %s:%d: backend %s could not try: %s\n", c->file, c->spawn.line ? c->spawn.line : c->line,
@@ -221,6 +231,7 @@ static int spawner_main(void *argp)
 		_exit(SPAWNER_HARNESS_BROKE);
 	}
 	uint64_t t1 = mono_us();
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	sb_addf(&ob, "spawn.errno %s\nspawn.us %llu\nchild.pid %ld\nchild.pidfd %s\n",
 		res.err ? errno_name(res.err) : "0", (unsigned long long)(t1 - t0), (long)res.pid,
 		res.pidfd >= 0 ? "yes" : "no");
@@ -230,6 +241,9 @@ static int spawner_main(void *argp)
 		sb_adds(&ob, "exit.code none\nexit.signal none\n");
 	if (res.pidfd >= 0)
 		close(res.pidfd);
+	sigset_t pend;
+	sigpending(&pend);
+	sb_addf(&ob, "spawner.sigchld %s\n", sigismember(&pend, SIGCHLD) == 1 ? "yes" : "no");
 
 	size_t plen = 0;
 	char *probe = read_file(out, 1 << 20, &plen);

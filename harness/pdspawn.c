@@ -1,0 +1,385 @@
+/* pdspawn.c: the reference descriptor-based spawn; see pdspawn.h.
+ *
+ * The child is created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and
+ * exit signal 0.  Sharing the address space keeps the cost of a spawn flat
+ * in the size of the caller (no page tables to copy), and lets the child
+ * store the errno of a failed set-up or execve where the parent reads it
+ * once CLONE_VFORK lets it run again: exec failure is synchronous without a
+ * pipe.  The price is the usual vfork discipline: until execve the child
+ * runs on memory it shares with the caller, so it makes only raw system
+ * calls, touches nothing but its own stack and the struct below, and never
+ * returns into the caller's code. */
+#include "pdspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
+extern char **environ;
+
+/* The kernel's sigset_t: 64 bits on most architectures, 128 on mips.  The
+ * libc sigset_t is larger but starts with the same words. */
+#define KSIGSET_SIZE (_NSIG / 8)
+
+/* The child's stack lives in pdspawn()'s frame, as in musl's posix_spawn:
+ * CLONE_VFORK suspends the caller until the child has exec'd or exited, so
+ * the frame outlives every use of it, and a spawn costs no mmap/munmap
+ * (which would also take the mmap lock that the caller's other threads
+ * contend for).  The child needs well under 2 KiB (a handful of frames
+ * ending in raw syscalls); 16 KiB leaves room for sanitizer redzones and
+ * stays small enough for a thread with a modest stack. */
+#define CHILD_STACK_SIZE (16 * 1024)
+
+/* What the parent tells the child, and the one word the child answers
+ * with.  Shared because of CLONE_VM. */
+struct child {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	const struct pdspawn_attr *attr;
+	const sigset_t *mask; /* attr->sigmask or an empty set */
+	int tmp;              /* first fd above every parent_fd and child_fd */
+	int err;              /* errno of the failed step; 0 if none */
+};
+
+/* Dispositions are set with the raw rt_sigaction so that every signal can
+ * be reset, including the ones a libc reserves for itself (glibc's
+ * sigaction() refuses 32 and 33, musl's 32 to 34), and so that a
+ * sanitizer's interceptor never runs in the vfork child.  The kernel's
+ * struct sigaction differs between architectures; where its layout is not
+ * known here, the libc call is used and reserved signals are left as they
+ * are (a handler there is reset by execve anyway). */
+#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__) || defined(__aarch64__) || \
+	defined(__arm__) || defined(__powerpc__) || defined(__s390__)
+#define K_SIGACTION 1
+#define K_SIGACTION_RESTORER 1
+#elif defined(__riscv) || defined(__loongarch__)
+#define K_SIGACTION 1
+#define K_SIGACTION_RESTORER 0
+#endif
+
+#ifdef K_SIGACTION
+struct k_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+#if K_SIGACTION_RESTORER
+	void (*restorer)(void);
+#endif
+	unsigned long mask[KSIGSET_SIZE / sizeof(unsigned long)];
+};
+#endif
+
+static int set_disposition(int sig, int ignore)
+{
+#ifdef K_SIGACTION
+	struct k_sigaction ka = {0};
+	ka.handler = ignore ? SIG_IGN : SIG_DFL;
+	return (int)syscall(SYS_rt_sigaction, sig, &ka, NULL, (size_t)KSIGSET_SIZE);
+#else
+	struct sigaction sa = {0};
+	sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
+	if (sigaction(sig, &sa, NULL) < 0 && !(errno == EINVAL && sig >= 32 && sig < SIGRTMIN))
+		return -1;
+	return 0;
+#endif
+}
+
+static int set_mask(int how, const sigset_t *set, sigset_t *old)
+{
+	/* Raw for the same reasons: glibc's sigprocmask drops its reserved
+	 * signals from the set, and no interceptor may run in the child. */
+	return (int)syscall(SYS_rt_sigprocmask, how, set, old, (size_t)KSIGSET_SIZE);
+}
+
+/* close_range(first, last), or close() one by one where the kernel lacks
+ * it (before 5.9).  The child cannot list /proc/self/fd (opendir
+ * allocates), so the loop stops at the soft RLIMIT_NOFILE, above which no
+ * fd can have been opened since the limit was set, or at the temporary
+ * copies, whichever is higher; bounded at 2^20, the kernel's default
+ * nr_open. */
+static int close_fds(unsigned first, unsigned last, unsigned top)
+{
+	if (first > last)
+		return 0;
+	if (sl_close_range(first, last, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > top)
+		top = rl.rlim_cur > (1U << 20) ? (1U << 20) : (unsigned)rl.rlim_cur;
+	for (unsigned fd = first; fd <= last && fd < top; fd++)
+		close((int)fd);
+	return 0;
+}
+
+/* Close every fd that is not a child_fd of the map: the gaps between
+ * them, then everything above the highest.  Quadratic in the map, which
+ * saves sorting it in memory the child would have to own. */
+static int close_unmapped(const struct pdspawn_fd *fds, size_t n, unsigned top)
+{
+	unsigned lo = 0;
+	for (;;) {
+		unsigned next = UINT_MAX;
+		for (size_t i = 0; i < n; i++) {
+			unsigned d = (unsigned)fds[i].child_fd;
+			if (d >= lo && d < next)
+				next = d;
+		}
+		if (next == UINT_MAX)
+			return close_fds(lo, UINT_MAX, top);
+		if (next > lo && close_fds(lo, next - 1, top) < 0)
+			return -1;
+		lo = next + 1;
+	}
+}
+
+static int child_main(void *arg)
+{
+	struct child *c = arg;
+	const struct pdspawn_attr *a = c->attr;
+
+	/* Every signal is blocked (the parent did it before clone).  Reset
+	 * dispositions while that is so: a caller's handler must never run
+	 * here, on shared memory, before execve would have reset it. */
+	for (int sig = 1; sig < _NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		int ignore = a->sigignore && sigismember(a->sigignore, sig) == 1;
+		if (set_disposition(sig, ignore) < 0)
+			goto fail;
+	}
+
+	/* The fd table.  First copy every parent_fd above every number the
+	 * map mentions, so that no later step overwrites a parent_fd that is
+	 * still to be read (a swap, a parent_fd that is another entry's
+	 * child_fd).  Then dup2 each copy to its child_fd: dup2 clears
+	 * FD_CLOEXEC, which a parent_fd == child_fd entry would otherwise keep,
+	 * since dup2(fd, fd) does nothing.  Last, close everything else,
+	 * copies included. */
+	for (size_t i = 0; i < a->nfds; i++)
+		if (dup3(a->fds[i].parent_fd, c->tmp + (int)i, O_CLOEXEC) < 0)
+			goto fail;
+	for (size_t i = 0; i < a->nfds; i++)
+		if (dup2(c->tmp + (int)i, a->fds[i].child_fd) < 0)
+			goto fail;
+	if (close_unmapped(a->fds, a->nfds, (unsigned)c->tmp + (unsigned)a->nfds) < 0)
+		goto fail;
+
+	if (a->cwd && chdir(a->cwd) < 0)
+		goto fail;
+	/* Unblock last: from here on a signal meets only SIG_DFL or SIG_IGN. */
+	if (set_mask(SIG_SETMASK, c->mask, NULL) < 0)
+		goto fail;
+	execve(c->path, c->argv, c->envp);
+fail:
+	/* errno is the parent thread's (same TLS under CLONE_VM); pdspawn()
+	 * restores it. */
+	c->err = errno ? errno : EIO;
+	_exit(127);
+}
+
+static void reap_pidfd(int pidfd)
+{
+	siginfo_t si;
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/* waitid(P_PIDFD) came with 5.4, one release after CLONE_PIDFD: probe it
+ * once so that a 5.3 kernel gives ENOSYS rather than a pidfd that cannot
+ * be reaped.  Fd INT_MAX is never open: EBADF means the idtype is known. */
+static int have_waitid_pidfd(void)
+{
+	static int known; /* 0 not yet probed, 1 yes, -1 no */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	if (k == 0) {
+		siginfo_t si;
+		int r = waitid((idtype_t)P_PIDFD, (id_t)INT_MAX, &si, WEXITED | WNOHANG);
+		k = r < 0 && errno == EINVAL ? -1 : 1;
+		__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	}
+	return k > 0;
+}
+
+static int spawn(int *pidfd, const char *path, char *const argv[], char *const envp[],
+		 const struct pdspawn_attr *attr)
+{
+	static const struct pdspawn_attr none;
+	if (!pidfd || !path || !argv)
+		return EINVAL;
+	if (!attr)
+		attr = &none;
+	if (attr->nfds && !attr->fds)
+		return EINVAL;
+
+	int top = 2;
+	for (size_t i = 0; i < attr->nfds; i++) {
+		const struct pdspawn_fd *m = &attr->fds[i];
+		if (m->parent_fd < 0 || m->child_fd < 0)
+			return EBADF;
+		if (fcntl(m->parent_fd, F_GETFD) < 0)
+			return EBADF;
+		for (size_t j = 0; j < i; j++)
+			if (attr->fds[j].child_fd == m->child_fd)
+				return EINVAL; /* two files for one number */
+		if (m->parent_fd > top)
+			top = m->parent_fd;
+		if (m->child_fd > top)
+			top = m->child_fd;
+	}
+	if ((size_t)top + 1 + attr->nfds > INT_MAX)
+		return EBADF;
+	if (!have_waitid_pidfd())
+		return ENOSYS;
+
+	sigset_t empty;
+	sigemptyset(&empty);
+	struct child c = {path, argv, envp ? envp : environ, attr, attr->sigmask ? attr->sigmask : &empty,
+			  top + 1, 0};
+	_Alignas(16) char stack[CHILD_STACK_SIZE];
+
+	/* Block every signal, libc-reserved ones included (glibc's
+	 * pthread_sigmask would keep 32 and 33 open), before the child
+	 * exists: it starts with the caller's handlers and the caller's
+	 * memory, and a handler running there would act on the caller's data
+	 * from the wrong process.  The child resets dispositions before it
+	 * unblocks; the caller gets its mask back below. */
+	sigset_t all, old;
+	memset(&all, 0xff, sizeof all);
+	if (set_mask(SIG_BLOCK, &all, &old) < 0)
+		return errno;
+
+	int fd = -1;
+	pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &c, &fd);
+#ifdef __SANITIZE_ADDRESS__
+	/* The child's instrumented frames poisoned redzones inside STACK and
+	 * never returned to unpoison them; ASan would later take this memory,
+	 * reused by the caller's frames, for an overflow. */
+	__asan_unpoison_memory_region(stack, sizeof stack);
+#endif
+	int r;
+	if (pid < 0) {
+		r = errno == EINVAL || errno == ENOSYS ? ENOSYS : errno;
+	} else if (fd < 0) {
+		/* A kernel older than 5.2 ignores the unknown flag: no pidfd,
+		 * so no way to give the child to the caller. */
+		if (!c.err)
+			kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+		r = ENOSYS;
+	} else if (c.err) {
+		/* The child has exited: reap it so that none remains. */
+		reap_pidfd(fd);
+		close(fd);
+		r = c.err;
+	} else {
+		*pidfd = fd;
+		r = 0;
+	}
+	set_mask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int pdspawn(int *pidfd, const char *path, char *const argv[], char *const envp[],
+	    const struct pdspawn_attr *attr)
+{
+	int saved = errno;
+	int r = spawn(pidfd, path, argv, envp, attr);
+	errno = saved;
+	return r;
+}
+
+/* Milliseconds from now to DEADLINE, rounded up, at least 0. */
+static int ms_until(const struct timespec *deadline)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 + (deadline->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	int64_t ms = (ns + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static int wait_exit(int pidfd, int timeout_ms)
+{
+	struct timespec deadline = {0, 0};
+	if (timeout_ms >= 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+	}
+	struct pollfd p = {pidfd, POLLIN, 0};
+	int left = timeout_ms < 0 ? -1 : timeout_ms;
+	for (;;) {
+		int n = poll(&p, 1, left);
+		if (n > 0)
+			return p.revents & POLLNVAL ? EBADF : 0;
+		if (n == 0)
+			return ETIMEDOUT;
+		if (errno != EINTR)
+			return errno;
+		if (timeout_ms >= 0)
+			left = ms_until(&deadline);
+	}
+}
+
+int pdspawn_wait(int pidfd, int timeout_ms, siginfo_t *info)
+{
+	int saved = errno;
+	siginfo_t local;
+	if (!info)
+		info = &local;
+	int r = wait_exit(pidfd, timeout_ms);
+	if (r == 0) {
+		memset(info, 0, sizeof *info);
+		while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, info, WEXITED | __WALL) < 0) {
+			if (errno != EINTR) {
+				r = errno;
+				break;
+			}
+		}
+	}
+	errno = saved;
+	return r;
+}
+
+int pdspawn_kill(int pidfd, int sig)
+{
+	int saved = errno;
+	int r = sl_pidfd_send_signal(pidfd, sig, NULL, 0) < 0 ? errno : 0;
+	errno = saved;
+	return r;
+}
+
+pid_t pdspawn_pid(int pidfd)
+{
+	return sl_pidfd_pid(pidfd);
+}
