@@ -96,6 +96,7 @@ struct sl_case {
 	char *needs[CASE_MAX_NEEDS];
 	size_t nneeds;
 	int needs_root;
+	int explicit_only; /* run only when a pattern selects it (benchmarks) */
 	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
 	size_t nshow;
 	int timeout; /* seconds; 0: the run's default */

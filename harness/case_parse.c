@@ -606,6 +606,10 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 				return perr(p, "expected at most %d needs", CASE_MAX_NEEDS);
 			c->needs[c->nneeds++] = xstrdup(w[i]);
 		}
+	} else if (strcmp(kw, "explicit") == 0) {
+		if (*rest)
+			return perr(p, "expected nothing after 'explicit'");
+		c->explicit_only = 1;
 	} else if (strcmp(kw, "show") == 0) {
 		char *w[CASE_MAX_SHOW + 1];
 		int n = split_words(p, rest, w, CASE_MAX_SHOW);
@@ -632,8 +636,8 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 	} else if (strncmp(kw, "expect", 6) == 0 && (kw[6] == 0 || kw[6] == '[')) {
 		return parse_expect(p, c, kw, rest);
 	} else {
-		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, show, setup, "
-			       "spawn, run, expect), got '%s'",
+		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, explicit, show, "
+			       "setup, spawn, run, expect), got '%s'",
 			    kw);
 	}
 	return 0;

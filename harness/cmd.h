@@ -9,6 +9,7 @@ int cmd_backends(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "spawnlab: <fmt with arg>" and the help hint; returns 2. */
 int cmd_usage_error(const char *fmt, const char *arg);

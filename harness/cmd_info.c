@@ -82,7 +82,7 @@ int cmd_list(int argc, char **argv)
 		for (int p = 1; p < argc && !ok; p++)
 			ok = case_matches(cl.v[i]->id, argv[p]);
 		if (ok) {
-			printf("%-40s %s\n", cl.v[i]->id, cl.v[i]->desc);
+			printf("%-40s %s%s\n", cl.v[i]->id, cl.v[i]->explicit_only ? "[explicit] " : "", cl.v[i]->desc);
 			shown++;
 		}
 	}

@@ -21,6 +21,7 @@
 enum fmt { FMT_TEXT, FMT_TAP, FMT_JSON };
 
 static volatile sig_atomic_t interrupted;
+static int bench_table; /* set by cmd_bench */
 
 static void on_stop(int sig)
 {
@@ -210,7 +211,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < cl.n; i++) {
-		int ok = r.npatterns == 0;
+		/* Explicit cases (benchmarks) run only when a pattern names them. */
+		int ok = r.npatterns == 0 && !cl.v[i]->explicit_only;
 		for (int p = 0; p < r.npatterns && !ok; p++)
 			ok = case_matches(cl.v[i]->id, r.patterns[p]);
 		if (ok)
@@ -299,6 +301,8 @@ int cmd_run(int argc, char **argv)
 	} else {
 		if (!r.complete)
 			printf("interrupted by %s after %zu of %zu cases\n", strsignal(interrupted), r.done, r.n);
+		if (bench_table)
+			out_bench_table(stdout, &r);
 		out_text_summary(stdout, &r, wrote ? rpath : NULL);
 	}
 	int code = (r.count[OUT_FAIL] || r.count[OUT_ERROR] || !r.complete || !wrote) ? 1 : 0;
@@ -312,4 +316,24 @@ int cmd_run(int argc, char **argv)
 	free(probe_path);
 	case_list_free(&cl);
 	return code;
+}
+
+/* `spawnlab bench [PATTERN...] [OPTIONS]`: `run` over the bench family
+ * (all of it unless patterns are given), then the cost table. */
+int cmd_bench(int argc, char **argv)
+{
+	char **av = xcalloc((size_t)argc + 2, sizeof *av);
+	int n = 0, patterns = 0;
+	av[n++] = "run";
+	for (int i = 1; i < argc; i++) {
+		av[n++] = argv[i];
+		if (argv[i][0] != '-' && (i == 1 || argv[i - 1][0] != '-' || strchr(argv[i - 1], '=')))
+			patterns++;
+	}
+	if (!patterns)
+		av[n++] = "bench";
+	bench_table = 1;
+	int r = cmd_run(n, av);
+	free(av);
+	return r;
 }

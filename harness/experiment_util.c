@@ -38,6 +38,8 @@ void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t 
 		snprintf(key, sizeof key, "%s_%s_us", prefix, rows[i].name);
 		obs_num(ctx, key, rows[i].p == 0 ? us[0] : pct(us, n, rows[i].p));
 	}
+	snprintf(key, sizeof key, "%s_iqr_us", prefix);
+	obs_num(ctx, key, pct(us, n, 75) - pct(us, n, 25));
 	snprintf(key, sizeof key, "%s_mean_us", prefix);
 	obs_num(ctx, key, (double)(long long)(sum / (double)n * 1000) / 1000);
 }

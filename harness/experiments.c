@@ -5,5 +5,6 @@
 
 const struct step_kind sl_experiments[] = {
 	EXPERIMENT_SPAWN_LATENCY,
+	EXPERIMENT_SPAWN_BENCH,
 	{0},
 };

@@ -33,6 +33,9 @@ static const char usage[] =
 	"      --timeout SECONDS    per case and backend, 1..300 (default 10)\n"
 	"      --probe PATH         the probe program (default: beside spawnlab)\n"
 	"      --cases DIR          the case folder (default: ../cases beside spawnlab)\n"
+	"  bench [PATTERN...] [OPTIONS]\n"
+	"                           run the benchmark cases (cases/bench, default all of\n"
+	"                           them) like run, and print the cost table\n"
 	"\n"
 	"A PATTERN is a case id (exec/plain_fd_inherited), a family (exec) or a glob\n"
 	"('exec/*sig*'; 'exec.*' works too).  Exit status: 0 all passed or skipped,\n"
@@ -52,7 +55,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{"list", cmd_list}, {"backends", cmd_backends}, {"features", cmd_features},
-	{"check", cmd_check}, {"run", cmd_run},
+	{"check", cmd_check}, {"run", cmd_run}, {"bench", cmd_bench},
 };
 
 int main(int argc, char **argv)

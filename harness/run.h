@@ -40,6 +40,8 @@ void out_text_summary(FILE *f, const struct run *r, const char *result_path);
 void out_tap_header(FILE *f, const struct run *r);
 void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
 void out_tap_footer(FILE *f, const struct run *r);
+/* `spawnlab bench`'s table (out_bench.c). */
+void out_bench_table(FILE *f, const struct run *r);
 /* The whole result document. */
 void result_json(FILE *f, const struct run *r);
 /* The environment object (also used by `spawnlab features --json`). */

@@ -1,0 +1,289 @@
+/* experiment_bench.c: what a spawn costs through a backend as the parent
+ * grows ("A fork() in the road", HotOS 2019), against the floor: a bare
+ * vfork + execve of the same static child, measured in the same loop,
+ * sample for sample, so both see the same machine.
+ *
+ * Per sample: the time from the spawn call until the child has exited and
+ * been reaped ("reaped"), and until the child's first instruction in main
+ * ("exec"; the child, build/tiny, writes its CLOCK_MONOTONIC time to fd 3).
+ * The parent's memory is RSS_MIB of touched anonymous pages, either one
+ * mapping ("touched") or alternating read-only and writable chunks
+ * ("fragmented": as many VMAs as vm.max_map_count comfortably allows).
+ * threads=2 measures throughput with two spawning threads instead.
+ * A unit stops after RUNS samples or BUDGET_MS, whichever comes first
+ * (fork of a 1 GiB fragmented parent takes hundreds of milliseconds), and
+ * records how many samples it took. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child_wait.h"
+#include "experiments.h"
+#include "util.h"
+
+#define PAGE 4096UL
+#define WARMUP 5
+
+struct sample_env {
+	const struct backend *be;
+	char *path;
+	uint64_t deadline_ms;
+};
+
+/* A pipe whose write end the child gets as fd 3; both ends close-on-exec
+ * and above the low numbers, so no backend sees an identity map entry. */
+static int timing_pipe(int p[2])
+{
+	int raw[2];
+	if (pipe2(raw, O_CLOEXEC) < 0)
+		return -1;
+	p[0] = fcntl(raw[0], F_DUPFD_CLOEXEC, 10);
+	p[1] = fcntl(raw[1], F_DUPFD_CLOEXEC, 10);
+	close(raw[0]);
+	close(raw[1]);
+	return p[0] < 0 || p[1] < 0 ? -1 : 0;
+}
+
+static double exec_time_us(int rfd, uint64_t t0_us)
+{
+	uint64_t ns = 0;
+	if (read(rfd, &ns, sizeof ns) != (ssize_t)sizeof ns)
+		return -1;
+	return (double)(ns / 1000) - (double)t0_us;
+}
+
+/* The floor: vfork, dup2 the timing fd to 3, execve, reap. */
+static int floor_sample(const struct sample_env *e, double *reaped, double *exec)
+{
+	int p[2];
+	char *argv[] = {e->path, NULL}, *envp[] = {NULL};
+	if (timing_pipe(p) < 0)
+		return -1;
+	uint64_t t0 = mono_us();
+	pid_t pid = vfork();
+	if (pid == 0) {
+		if (dup2(p[1], 3) == 3)
+			execve(e->path, argv, envp);
+		_exit(127);
+	}
+	int st = 0;
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	uint64_t t2 = mono_us();
+	close(p[1]);
+	*reaped = (double)(t2 - t0);
+	*exec = exec_time_us(p[0], t0);
+	close(p[0]);
+	return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && *exec >= 0 ? 0 : -1;
+}
+
+static int backend_sample(const struct sample_env *e, double *reaped, double *exec)
+{
+	int p[2];
+	char *argv[] = {e->path, NULL}, *envp[] = {NULL};
+	if (timing_pipe(p) < 0)
+		return -1;
+	struct spawn_req req;
+	memset(&req, 0, sizeof req);
+	req.path = e->path;
+	req.argv = argv;
+	req.envp = envp;
+	req.map[0] = (struct sl_fdmap){p[1], 3};
+	req.nmap = 1;
+	struct spawn_res res = {-1, -1, 0, 0};
+	uint64_t t0 = mono_us();
+	int r = e->be->spawn(&req, &res);
+	struct child_status st = {CHILD_UNKNOWN, 0, 0, NULL};
+	if (r == 0 && res.err == 0) {
+		uint64_t now = mono_ms();
+		child_wait(&res, e->deadline_ms > now ? (int)(e->deadline_ms - now) : 0, &st);
+	}
+	uint64_t t2 = mono_us();
+	if (res.pidfd >= 0)
+		close(res.pidfd);
+	close(p[1]);
+	*reaped = (double)(t2 - t0);
+	*exec = exec_time_us(p[0], t0);
+	close(p[0]);
+	return r == 0 && res.err == 0 && st.end == CHILD_EXITED && st.code == 0 && *exec >= 0 ? 0 : -1;
+}
+
+static long max_map_count(void)
+{
+	char *s = read_file("/proc/sys/vm/max_map_count", 64, NULL);
+	long v = s ? strtol(s, NULL, 10) : 65530;
+	free(s);
+	return v > 0 ? v : 65530;
+}
+
+static long count_vmas(void)
+{
+	size_t len = 0;
+	char *s = read_file("/proc/self/maps", 64u << 20, &len);
+	long n = 0;
+	for (size_t i = 0; s && i < len; i++)
+		n += s[i] == '\n';
+	free(s);
+	return n;
+}
+
+/* RSS_MIB of touched pages; fragmented: every other chunk read-only. */
+static void *grow_parent(size_t mib, int fragmented, size_t *len)
+{
+	*len = mib << 20;
+	if (*len == 0)
+		return NULL;
+	char *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return MAP_FAILED;
+	memset(m, 1, *len);
+	if (fragmented) {
+		long budget = max_map_count() / 2 - 1000;
+		size_t chunks = budget > 2 ? (size_t)budget : 2;
+		size_t chunk = (*len / chunks + PAGE - 1) & ~(PAGE - 1);
+		if (chunk < PAGE)
+			chunk = PAGE;
+		for (size_t off = chunk; off + chunk <= *len; off += 2 * chunk)
+			if (mprotect(m + off, chunk, PROT_READ) < 0)
+				break;
+	}
+	return m;
+}
+
+struct thr {
+	struct sample_env e;
+	long n, ok;
+	pthread_t t;
+};
+
+static void *thr_main(void *arg)
+{
+	struct thr *t = arg;
+	for (long i = 0; i < t->n && mono_ms() + 50 < t->e.deadline_ms; i++) {
+		double r, x;
+		if (backend_sample(&t->e, &r, &x) == 0)
+			t->ok++;
+	}
+	return NULL;
+}
+
+static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int threads, char *err, size_t errlen)
+{
+	struct thr t[2];
+	uint64_t t0 = mono_us();
+	for (int i = 0; i < threads; i++) {
+		t[i].e = *e;
+		t[i].n = runs / threads;
+		t[i].ok = 0;
+		if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0) {
+			for (int j = 0; j < i; j++)
+				pthread_join(t[j].t, NULL);
+			snprintf(err, errlen, "pthread_create failed");
+			return -1;
+		}
+	}
+	long ok = 0;
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i].t, NULL);
+		ok += t[i].ok;
+	}
+	double secs = (double)(mono_us() - t0) / 1e6;
+	obs_num(ctx, "threads", threads);
+	obs_num(ctx, "spawns", (double)ok);
+	obs_num(ctx, "throughput_per_s", secs > 0 ? (double)(long)((double)ok / secs) : 0);
+	return 0;
+}
+
+static double median_of(double *v, size_t n)
+{
+	return n ? v[n / 2] : 0; /* exp_summarise has sorted V */
+}
+
+int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+{
+	(void)sv;
+	size_t mib = (size_t)iv[0];
+	long runs = iv[3], threads = iv[4];
+	if (mib > 4096 || runs < 10 || runs > 100000 || threads < 1 || threads > 2) {
+		snprintf(err, errlen, "rss_mib 0..4096, runs 10..100000, threads 1..2");
+		return -1;
+	}
+	char *dir = xstrdup(ctx->probe), *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	uint64_t budget_end = mono_ms() + (uint64_t)iv[6];
+	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"),
+			       budget_end < ctx->deadline_ms ? budget_end : ctx->deadline_ms};
+	free(dir);
+	if (access(e.path, X_OK) < 0) {
+		snprintf(err, errlen, "%s: %s (is it built?)", e.path, strerror(errno));
+		free(e.path);
+		return -1;
+	}
+	size_t len;
+	void *mem = grow_parent(mib, iv[1] == 1, &len);
+	if (mem == MAP_FAILED) {
+		snprintf(err, errlen, "mmap %zu MiB: %s", mib, strerror(errno));
+		free(e.path);
+		return -1;
+	}
+	obs_num(ctx, "rss_mib", (double)mib);
+	obs_num(ctx, "vmas", (double)count_vmas());
+	int rc = 0;
+	if (threads > 1 || iv[5]) {
+		rc = throughput(ctx, &e, runs, (int)threads, err, errlen);
+	} else {
+		double *rb = xcalloc((size_t)runs, sizeof *rb), *xb = xcalloc((size_t)runs, sizeof *xb);
+		double *rf = xcalloc((size_t)runs, sizeof *rf), *xf = xcalloc((size_t)runs, sizeof *xf);
+		long n = 0, failed = 0;
+		for (long i = -WARMUP; i < runs && mono_ms() + 100 < e.deadline_ms; i++) {
+			double a, b, c, d;
+			/* Alternate which goes first, so neither always follows the
+			 * other's page-cache and scheduler state. */
+			int f1 = (i & 1) ? floor_sample(&e, &a, &b) : 0, s = backend_sample(&e, &c, &d);
+			int f2 = (i & 1) ? 0 : floor_sample(&e, &a, &b);
+			if (f1 < 0 || f2 < 0 || s < 0) {
+				failed++;
+				continue;
+			}
+			if (i < 0)
+				continue;
+			rf[n] = a;
+			xf[n] = b;
+			rb[n] = c;
+			xb[n] = d;
+			n++;
+		}
+		obs_num(ctx, "samples", (double)n);
+		obs_num(ctx, "failed", (double)failed);
+		exp_summarise(ctx, "reaped", rb, (size_t)n);
+		exp_summarise(ctx, "exec", xb, (size_t)n);
+		exp_summarise(ctx, "floor_reaped", rf, (size_t)n);
+		exp_summarise(ctx, "floor_exec", xf, (size_t)n);
+		if (n) {
+			double ratio = median_of(rb, (size_t)n) / median_of(rf, (size_t)n);
+			obs_num(ctx, "ratio_reaped", (double)(long)(ratio * 1000) / 1000);
+			ratio = median_of(xb, (size_t)n) / median_of(xf, (size_t)n);
+			obs_num(ctx, "ratio_exec", (double)(long)(ratio * 1000) / 1000);
+		}
+		free(rb);
+		free(xb);
+		free(rf);
+		free(xf);
+		if (n == 0) {
+			snprintf(err, errlen, "no sample succeeded (%ld failed)", failed);
+			rc = -1;
+		}
+	}
+	if (mem)
+		munmap(mem, len);
+	free(e.path);
+	return rc;
+}

@@ -1,0 +1,31 @@
+"""The benchmark machinery (issue: spawn cost): explicit cases, paired
+floor samples, numbers recorded; speed itself is judged by `make bench`,
+never asserted here."""
+import json
+import re
+
+from conftest import run, validate, units, available_backends
+
+
+def test_bench_cases_are_explicit():
+    listed = run(["list", "bench"]).stdout.splitlines()
+    assert listed and all("[explicit]" in l for l in listed)
+    # A plain run (no pattern) does not select them.
+    p = run(["run", "--format", "json", "--out", "/tmp/spawnlab-test-nobench", "exec/stdio_only"])
+    assert all(not c["id"].startswith("bench/") for c in json.loads(p.stdout)["cases"])
+
+
+def test_bench_records_paired_floor_and_ratio(tmp_path):
+    out = tmp_path / "o"
+    p = run(["bench", "bench/static_touched_1mib", "--out", str(out)], timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = validate(json.loads((out / "result.json").read_text()))
+    assert "ratio to the vfork+execve floor" in p.stdout
+    assert re.search(r"^static_touched_1mib\s+\d+", p.stdout, re.M), p.stdout
+    for b in available_backends():
+        n = units(doc)[("bench/static_touched_1mib", b)]["numbers"]
+        assert n["samples"] >= 10 and n["failed"] == 0
+        assert n["reaped_median_us"] > 0 and n["floor_reaped_median_us"] > 0
+        # exec (first instruction of the child) comes before reaping
+        assert 0 < n["exec_median_us"] <= n["reaped_max_us"]
+        assert abs(n["ratio_reaped"] - n["reaped_median_us"] / n["floor_reaped_median_us"]) < 0.01
