@@ -1,11 +1,12 @@
 /* backend_pidfd_spawn.c: glibc's pidfd_spawn (2.39+), looked up at run
  * time so that one binary works on glibc 2.36 (unavailable) and later. */
 #include <dlfcn.h>
+#include <sys/auxv.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 
-#include "backend.h"
+#include "backend_child.h"
 #include "sys.h"
 
 typedef int (*pidfd_spawn_fn)(int *, const char *, const posix_spawn_file_actions_t *,
@@ -27,6 +28,10 @@ static int pfs_available(char *why, size_t len)
 {
 	if (lookup())
 		return 1;
+	if (getauxval(AT_BASE) == 0) {
+		snprintf(why, len, "static build: pidfd_spawn cannot be looked up at run time");
+		return 0;
+	}
 #ifdef __GLIBC__
 	snprintf(why, len, "glibc %d.%d has no pidfd_spawn (added in 2.39)", __GLIBC__, __GLIBC_MINOR__);
 #else
@@ -48,13 +53,11 @@ static int pfs_spawn(const struct spawn_req *req, struct spawn_res *res)
 		errno = r;
 		return -1;
 	}
-	for (size_t i = 0; i < req->nmap; i++)
-		if (req->map[i].src != req->map[i].dst &&
-		    (r = posix_spawn_file_actions_adddup2(&fa, req->map[i].src, req->map[i].dst))) {
-			posix_spawn_file_actions_destroy(&fa);
-			errno = r;
-			return -1;
-		}
+	if ((r = backend_file_actions(req, &fa))) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = r;
+		return -1;
+	}
 	int pidfd = -1;
 	r = fn(&pidfd, req->path, &fa, NULL, req->argv, req->envp);
 	posix_spawn_file_actions_destroy(&fa);

@@ -18,6 +18,7 @@
 
 #include "names.h"
 #include "step_ctx.h"
+#include "step_fdmake.h"
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
@@ -66,9 +67,9 @@ static int st_pipe(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	if (pipe2(p, (int)iv[2]) < 0)
 		return FAIL("pipe2: %s", strerror(errno));
 	int cloexec = (iv[2] & O_CLOEXEC) != 0;
-	/* Move the write end out of the way first so that moving the read end
-	 * onto wfd's number cannot close it. */
-	int w = fcntl(p[1], cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, 1024);
+	/* Move the write end above both targets first, so that moving the read
+	 * end onto its number cannot close it (and stay under RLIMIT_NOFILE). */
+	int w = fcntl(p[1], cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, (int)(iv[0] > iv[1] ? iv[0] : iv[1]) + 1);
 	if (w < 0)
 		return FAIL("pipe: F_DUPFD: %s", strerror(errno));
 	close(p[1]);
@@ -87,7 +88,7 @@ static int st_socketpair(const long *iv, char *const *sv, struct step_ctx *ctx, 
 		return FAIL("socketpair: fd0 and fd1 must differ");
 	if (socketpair(AF_UNIX, types[iv[2]] | (iv[3] ? SOCK_CLOEXEC : 0), 0, s) < 0)
 		return FAIL("socketpair: %s", strerror(errno));
-	int b = fcntl(s[1], iv[3] ? F_DUPFD_CLOEXEC : F_DUPFD, 1024);
+	int b = fcntl(s[1], iv[3] ? F_DUPFD_CLOEXEC : F_DUPFD, (int)(iv[0] > iv[1] ? iv[0] : iv[1]) + 1);
 	if (b < 0)
 		return FAIL("socketpair: F_DUPFD: %s", strerror(errno));
 	close(s[1]);
@@ -324,5 +325,6 @@ const struct step_kind sl_step_kinds[] = {
 	{"setsid", "setsid(): a new session and process group", {{0}}, st_setsid},
 	{"setpgid", "setpgid(0, 0): a new process group", {{0}}, st_setpgid},
 	{"sleep", "sleep MS milliseconds (bounded by the case timeout)", {{"ms", ARG_INT, 1, NULL, NULL}}, st_sleep},
+	STEP_KINDS_FD,
 	{0},
 };

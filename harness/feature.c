@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <sys/auxv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -858,6 +859,11 @@ static const char *libc_name(void)
 
 static enum feat_state libc_has(const char *sym, char *d, size_t len)
 {
+	/* No dynamic loader (AT_BASE 0): a static build, where dlsym sees
+	 * nothing whatever the libc has.  That is not an answer. */
+	if (getauxval(AT_BASE) == 0)
+		return say(d, len, FEAT_UNKNOWN, "static build: %s cannot be looked up at run time (%s)", sym,
+			   libc_name());
 	if (dlsym(RTLD_DEFAULT, sym))
 		return say(d, len, FEAT_YES, "dlsym(%s) -> found (%s)", sym, libc_name());
 	return say(d, len, FEAT_NO, "libc has no %s (dlsym) (%s)", sym, libc_name());
