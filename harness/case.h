@@ -82,6 +82,11 @@ struct spawn_spec {
 	int probe_exit;  /* exit code the probe ends with */
 	int probe_sleep_ms; /* the probe sleeps this long after reporting */
 	int block_sigchld;  /* block SIGCHLD before the spawn call, not after */
+	int keep[SL_MAX_FDMAP];  /* keep=: identity dup2(fd, fd) actions (backend.h) */
+	size_t nkeep;
+	int close[SL_MAX_FDMAP]; /* close=: close(fd) actions */
+	size_t nclose;
+	int closefrom;           /* closefrom=: close every fd >= it; 0: none */
 };
 
 struct sl_case {
@@ -97,6 +102,7 @@ struct sl_case {
 	size_t nneeds;
 	int needs_root;
 	int explicit_only; /* run only when a pattern selects it (benchmarks) */
+	char *finding;     /* known disagreement with the source: fail -> xfail */
 	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
 	size_t nshow;
 	int timeout; /* seconds; 0: the run's default */
@@ -116,6 +122,8 @@ struct case_list {
 /* Parse FILE (family taken from its folder name) and append its cases.
  * Returns 0, or -1 after printing "FILE:LINE: expected ..." to stderr. */
 int case_parse_file(const char *path, struct case_list *out);
+/* The same for LEN bytes of DATA, named PATH in messages (the fuzzer's). */
+int case_parse_buffer(const char *path, const char *data, size_t len, struct case_list *out);
 /* Parse every cases/<family>/ *.case under DIR, sorted by path. */
 int case_load_dir(const char *dir, struct case_list *out);
 void case_list_free(struct case_list *l);

@@ -166,5 +166,13 @@ void check_unit(const struct sl_case *c, size_t b, struct unit_result *u)
 	}
 	u->outcome = failed ? OUT_FAIL : OUT_PASS;
 	u->reason = failed ? xstrdup(why.s) : NULL;
+	if (c->finding && failed) {
+		u->outcome = OUT_XFAIL;
+		free(u->reason);
+		u->reason = xasprintf("known finding (%s): %s", c->finding, why.s);
+	} else if (c->finding) {
+		u->outcome = OUT_XPASS;
+		u->reason = xasprintf("the known finding no longer reproduces: %s", c->finding);
+	}
 	sb_free(&why);
 }

@@ -29,10 +29,18 @@ static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(pr
 static int perr(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s:%d: ", p->path, p->line);
+	char msg[1024];
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* A message quotes the offending text: show control bytes as \xNN so
+	 * that the line stays one line and the terminal stays sane. */
+	fprintf(stderr, "%s:%d: ", p->path, p->line);
+	for (const unsigned char *c = (const unsigned char *)msg; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			fprintf(stderr, "\\x%02x", *c);
+		else
+			fputc(*c, stderr);
 	fputc('\n', stderr);
 	return -1;
 }
@@ -223,8 +231,15 @@ static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
 {
 	if (c->nsteps == CASE_MAX_STEPS)
 		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
-	if (parse_step(p, sl_step_kinds, "a set-up step", &c->steps[c->nsteps], rest) < 0)
+	struct step *st = &c->steps[c->nsteps];
+	if (parse_step(p, sl_step_kinds, "a set-up step", st, rest) < 0) {
+		/* Not counted in nsteps, so case_free would not see its strings. */
+		for (int j = 0; j < CASE_MAX_ARGS; j++) {
+			free(st->sv[j]);
+			st->sv[j] = NULL;
+		}
 		return -1;
+	}
 	c->nsteps++;
 	return 0;
 }
@@ -327,6 +342,21 @@ static int parse_map(struct parser *p, struct spawn_spec *s, char *v)
 	return 0;
 }
 
+/* keep= and close=: a comma-separated list of fds. */
+static int parse_fdlist(struct parser *p, const char *what, char *v, int *fds, size_t *n)
+{
+	char *save = NULL;
+	for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long fd;
+		if (parse_long(t, 10, 0, 1023, &fd) < 0)
+			return perr(p, "spawn: expected %s= a list of fds 0..1023", what);
+		if (*n == SL_MAX_FDMAP)
+			return perr(p, "spawn: expected at most %d fds in %s=", SL_MAX_FDMAP, what);
+		fds[(*n)++] = (int)fd;
+	}
+	return 0;
+}
+
 static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 {
 	struct spawn_spec *s = &c->spawn;
@@ -342,7 +372,7 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 	for (int i = 0; i < n; i++) {
 		char *eq = strchr(w[i], '=');
 		if (!eq)
-			return perr(p, "spawn: expected name=value (map=, stdio=, program=, exit=, sleep=, sigchld=), got '%s'", w[i]);
+			return perr(p, "spawn: expected name=value (map=, stdio=, program=, exit=, sleep=, sigchld=, keep=, close=, closefrom=), got '%s'", w[i]);
 		*eq++ = 0;
 		long v;
 		if (strcmp(w[i], "map") == 0) {
@@ -365,12 +395,22 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 			if (strcmp(eq, "block") && strcmp(eq, "after"))
 				return perr(p, "spawn: expected sigchld= block (before the spawn) or after");
 			s->block_sigchld = strcmp(eq, "block") == 0;
+		} else if (strcmp(w[i], "keep") == 0) {
+			if (parse_fdlist(p, "keep", eq, s->keep, &s->nkeep) < 0)
+				return -1;
+		} else if (strcmp(w[i], "close") == 0) {
+			if (parse_fdlist(p, "close", eq, s->close, &s->nclose) < 0)
+				return -1;
+		} else if (strcmp(w[i], "closefrom") == 0) {
+			if (parse_long(eq, 10, 3, 1023, &v) < 0)
+				return perr(p, "spawn: expected closefrom= an fd 3..1023");
+			s->closefrom = (int)v;
 		} else if (strcmp(w[i], "sleep") == 0) {
 			if (parse_long(eq, 10, 0, CASE_TIMEOUT_MAX * 1000L, &v) < 0)
 				return perr(p, "spawn: expected sleep= milliseconds 0..%d", CASE_TIMEOUT_MAX * 1000);
 			s->probe_sleep_ms = (int)v;
 		} else {
-			return perr(p, "spawn: expected map=, stdio=, program=, exit=, sleep= or sigchld=, got '%s='", w[i]);
+			return perr(p, "spawn: expected map=, stdio=, program=, exit=, sleep=, sigchld=, keep=, close= or closefrom=, got '%s='", w[i]);
 		}
 	}
 	return 0;
@@ -454,6 +494,7 @@ static void case_free(struct sl_case *c)
 	free(c->family);
 	free(c->file);
 	free(c->desc);
+	free(c->finding);
 	for (size_t i = 0; i < c->nsources; i++)
 		free(c->sources[i]);
 	for (size_t i = 0; i < c->nneeds; i++)
@@ -606,6 +647,12 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 				return perr(p, "expected at most %d needs", CASE_MAX_NEEDS);
 			c->needs[c->nneeds++] = xstrdup(w[i]);
 		}
+	} else if (strcmp(kw, "finding") == 0) {
+		if (c->finding)
+			return perr(p, "expected one 'finding' per case");
+		if (!*rest)
+			return perr(p, "expected a description of the known disagreement after 'finding'");
+		c->finding = xstrdup(rest);
 	} else if (strcmp(kw, "explicit") == 0) {
 		if (*rest)
 			return perr(p, "expected nothing after 'explicit'");
@@ -636,12 +683,14 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 	} else if (strncmp(kw, "expect", 6) == 0 && (kw[6] == 0 || kw[6] == '[')) {
 		return parse_expect(p, c, kw, rest);
 	} else {
-		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, explicit, show, "
-			       "setup, spawn, run, expect), got '%s'",
+		return perr(p, "expected a keyword (case, desc, source, backends, needs, timeout, finding, explicit, "
+			       "show, setup, spawn, run, expect), got '%s'",
 			    kw);
 	}
 	return 0;
 }
+
+static int parse_text(const char *path, char *text, size_t len, struct case_list *out);
 
 int case_parse_file(const char *path, struct case_list *out)
 {
@@ -653,6 +702,26 @@ int case_parse_file(const char *path, struct case_list *out)
 			return perr(&p, "expected a case file of at most %u bytes", MAX_FILE_BYTES);
 		return perr(&p, "cannot read: %s", strerror(errno));
 	}
+	return parse_text(path, text, len, out);
+}
+
+int case_parse_buffer(const char *path, const char *data, size_t len, struct case_list *out)
+{
+	struct parser p = {path, 0};
+	if (len > MAX_FILE_BYTES)
+		return perr(&p, "expected a case file of at most %u bytes", MAX_FILE_BYTES);
+	char *text = malloc(len + 1);
+	if (!text)
+		return perr(&p, "cannot parse: %s", strerror(errno));
+	memcpy(text, data, len);
+	text[len] = 0;
+	return parse_text(path, text, len, out);
+}
+
+/* Parse TEXT (LEN bytes, writable, NUL after them), then free it. */
+static int parse_text(const char *path, char *text, size_t len, struct case_list *out)
+{
+	struct parser p = {path, 0};
 	char *family = family_of(path);
 	struct sl_case *cur = NULL;
 	size_t ncases = 0, before = out->n;
@@ -718,6 +787,15 @@ int case_load_dir(const char *dir, struct case_list *out)
 			continue;
 		char *fdir = xasprintf("%s/%s", dir, fam->d_name);
 		DIR *d = opendir(fdir);
+		if (!d && errno != ENOTDIR) {
+			fprintf(stderr, "spawnlab: cannot open case folder %s: %s\n", fdir, strerror(errno));
+			free(fdir);
+			for (size_t i = 0; i < n; i++)
+				free(paths[i]);
+			free(paths);
+			closedir(top);
+			return -1;
+		}
 		if (d) {
 			struct dirent *e;
 			while ((e = readdir(d)))

@@ -14,6 +14,7 @@
 
 #include "backend.h"
 #include "cmd.h"
+#include "feature.h"
 #include "run.h"
 #include "sandbox.h"
 #include "util.h"
@@ -26,20 +27,28 @@ static int bench_table; /* set by cmd_bench */
 static void on_stop(int sig)
 {
 	interrupted = sig;
+	sandbox_interrupt(); /* wakes the running unit's wait: it is killed at once */
 }
 
 enum outcome case_outcome(const struct case_run *cr)
 {
-	int any_fail = 0, any_error = 0, all_skip = 1;
+	int any_fail = 0, any_error = 0, all_skip = 1, any_xfail = 0, any_xpass = 0;
 	for (size_t i = 0; i < cr->nu; i++) {
 		enum outcome o = cr->u[i].outcome;
 		if (!cr->u[i].backend)
 			continue;
 		any_fail |= o == OUT_FAIL;
 		any_error |= o == OUT_ERROR;
+		any_xfail |= o == OUT_XFAIL;
+		any_xpass |= o == OUT_XPASS;
 		all_skip &= o == OUT_SKIP;
 	}
-	return any_fail ? OUT_FAIL : any_error ? OUT_ERROR : all_skip ? OUT_SKIP : OUT_PASS;
+	return any_fail	   ? OUT_FAIL
+	       : any_error ? OUT_ERROR
+	       : any_xpass ? OUT_XPASS
+	       : any_xfail ? OUT_XFAIL
+	       : all_skip  ? OUT_SKIP
+			   : OUT_PASS;
 }
 
 static int mkdir_p(const char *path)
@@ -54,6 +63,21 @@ static int mkdir_p(const char *path)
 			*p = '/';
 		}
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Whether result.json can be created in DIR: 0, or -1 with errno. */
+static int try_write_in(const char *dir)
+{
+	char *p = xasprintf("%s/result.json.tmp", dir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int e = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(p);
+	}
+	free(p);
+	errno = e;
+	return fd < 0 ? -1 : 0;
 }
 
 static char *default_out_dir(void)
@@ -173,6 +197,18 @@ int cmd_run(int argc, char **argv)
 			return cmd_usage_error("run: options must come before patterns; got '%s' after a pattern",
 					       r.patterns[i]);
 
+	/* Stop cleanly from here on: a signal before the first unit still
+	 * gives a (empty, incomplete) result. */
+	if (sandbox_interruptible() < 0)
+		fprintf(stderr, "spawnlab: warning: interruption pipe: %s; a signal waits for the running unit\n",
+			strerror(errno));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
 	char *probe_path = probe ? realpath(probe, NULL) : NULL;
 	if (probe && !probe_path)
 		return cmd_usage_error("--probe: cannot find '%s'", probe);
@@ -183,8 +219,9 @@ int cmd_run(int argc, char **argv)
 		if (!probe_path)
 			return cmd_usage_error("%s", "no probe beside the spawnlab binary; give --probe PATH");
 	}
-	if (access(probe_path, X_OK) < 0) {
-		cmd_usage_error("--probe: '%s' is not executable", probe_path);
+	struct stat pst;
+	if (stat(probe_path, &pst) < 0 || !S_ISREG(pst.st_mode) || access(probe_path, X_OK) < 0) {
+		cmd_usage_error("--probe: '%s' is not an executable file", probe_path);
 		free(probe_path);
 		return 2;
 	}
@@ -220,8 +257,11 @@ int cmd_run(int argc, char **argv)
 	}
 
 	char *outd = out_dir ? xstrdup(out_dir) : default_out_dir();
-	if (mkdir_p(outd) < 0) {
-		fprintf(stderr, "spawnlab: cannot create output folder %s: %s\n", outd, strerror(errno));
+	const char *bad = mkdir_p(outd) < 0 ? "cannot create output folder" :
+			  try_write_in(outd) < 0 ? "cannot write in output folder" : NULL;
+	if (bad) {
+		/* Found out now, not after the whole run. */
+		fprintf(stderr, "spawnlab: %s %s: %s\n", bad, outd, strerror(errno));
 		free(outd);
 		free(r.cr);
 		free(probe_path);
@@ -229,22 +269,28 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	}
 	r.out_dir = outd;
-	char tmpl[] = "/tmp/spawnlab.XXXXXX";
+	/* $TMPDIR when set (the tests give each run its own), else /tmp. */
+	const char *tdir = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/spawnlab.XXXXXX", tdir && tdir[0] == '/' ? tdir : "/tmp");
 	char *tmproot = mkdtemp(tmpl);
 	if (!tmproot) {
-		fprintf(stderr, "spawnlab: mkdtemp: %s\n", strerror(errno));
+		fprintf(stderr, "spawnlab: mkdtemp %s: %s\n", tmpl, strerror(errno));
+		free(tmpl);
+		free(outd);
+		free(r.cr);
+		free(probe_path);
+		case_list_free(&cl);
 		return 1;
 	}
 	struct run_opts ro = {probe_path, tmproot, r.timeout_s};
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
-	sandbox_kind(); /* decide before the clock starts */
+	/* Decide everything the environment reports before the clock starts
+	 * and, above all, before result.json is open: feature probes fork, and
+	 * a child must never inherit a half-written stdio buffer. */
+	sandbox_kind();
+	for (size_t i = 0; i < sl_nfeatures; i++)
+		feature_state(&sl_features[i], &(const char *){NULL});
+	fflush(NULL);
 	clock_gettime(CLOCK_REALTIME, &r.start);
 	if (fmt == FMT_TAP)
 		out_tap_header(stdout, &r);
@@ -281,6 +327,7 @@ int cmd_run(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &r.end);
 	rm_tree(tmproot);
+	free(tmpl);
 
 	char *rpath = xasprintf("%s/result.json", outd);
 	char *tpath = xasprintf("%s/result.json.tmp", outd);

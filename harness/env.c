@@ -33,6 +33,9 @@ const char *libc_version(void)
 {
 #ifdef __GLIBC__
 	return gnu_get_libc_version();
+#elif defined(SL_LIBC_VERSION)
+	/* musl has no run-time version call; the Makefile passes the musl-dev package version. */
+	return SL_LIBC_VERSION;
 #else
 	return "unknown";
 #endif

@@ -30,8 +30,9 @@ static size_t nselected(const struct run *r)
 static void tap_line(FILE *f, const char *indent, size_t num, const char *name, enum outcome o, const char *reason)
 {
 	fprintf(f, "%s%s %zu %s", indent, (o == OUT_FAIL || o == OUT_ERROR) ? "not ok" : "ok", num, name);
-	if (o == OUT_SKIP) {
-		fputs(" # SKIP ", f);
+	/* kselftest's directives: SKIP, and XFAIL for a known failure. */
+	if (o == OUT_SKIP || o == OUT_XFAIL || o == OUT_XPASS) {
+		fputs(o == OUT_SKIP ? " # SKIP " : o == OUT_XFAIL ? " # XFAIL " : " # XPASS ", f);
 		put_clean(f, reason);
 	}
 	fputc('\n', f);
@@ -52,7 +53,7 @@ void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_
 			put_clean(f, u->reason);
 			fputc('\n', f);
 		}
-		if (u->outcome == OUT_SKIP && !skip_reason)
+		if (u->outcome == cr->outcome && !skip_reason)
 			skip_reason = u->reason;
 		tap_line(f, "    ", ++k, u->backend->name, u->outcome, u->reason);
 	}
@@ -62,7 +63,7 @@ void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_
 
 void out_tap_footer(FILE *f, const struct run *r)
 {
-	fprintf(f, "# Totals: pass:%zu fail:%zu xfail:0 xpass:0 skip:%zu error:%zu\n", r->count[OUT_PASS],
-		r->count[OUT_FAIL], r->count[OUT_SKIP], r->count[OUT_ERROR]);
+	fprintf(f, "# Totals: pass:%zu fail:%zu xfail:%zu xpass:%zu skip:%zu error:%zu\n", r->count[OUT_PASS],
+		r->count[OUT_FAIL], r->count[OUT_XFAIL], r->count[OUT_XPASS], r->count[OUT_SKIP], r->count[OUT_ERROR]);
 	fflush(f);
 }

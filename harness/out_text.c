@@ -4,7 +4,7 @@
 
 #include "run.h"
 
-static const char *const label[] = {"PASS", "FAIL", "SKIP", "ERROR"};
+static const char *const label[] = {"PASS", "FAIL", "SKIP", "ERROR", "XFAIL", "XPASS"};
 
 void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx)
 {
@@ -24,7 +24,8 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 		const struct unit_result *u = &cr->u[i];
 		if (!(r->backends & (1UL << i)) || !u->reason)
 			continue;
-		if (u->outcome == OUT_FAIL || u->outcome == OUT_ERROR ||
+		if (u->outcome == OUT_FAIL || u->outcome == OUT_ERROR || u->outcome == OUT_XFAIL ||
+		    u->outcome == OUT_XPASS ||
 		    (cr->outcome == OUT_SKIP && i == 0))
 			fprintf(f, "        %s: %s\n", u->backend->name, u->reason);
 	}
@@ -49,6 +50,10 @@ void out_text_summary(FILE *f, const struct run *r, const char *result_path)
 	fprintf(f, "\n%zu cases in %.1f s: %zu passed, %zu failed, %zu skipped, %zu broken (set-up or harness error)%s\n",
 		r->done, secs, r->count[OUT_PASS], r->count[OUT_FAIL], r->count[OUT_SKIP], r->count[OUT_ERROR],
 		r->complete ? "" : " -- INCOMPLETE");
+	if (r->count[OUT_XFAIL] || r->count[OUT_XPASS])
+		fprintf(f, "%zu known findings reproduced (xfail: the machine disagrees with the documented "
+			   "expectation), %zu no longer reproduce (xpass)\n",
+			r->count[OUT_XFAIL], r->count[OUT_XPASS]);
 	/* Skipped backends, once each, with their reason. */
 	for (size_t b = 0; sl_backends[b]; b++) {
 		char why[256] = "";

@@ -88,6 +88,8 @@ void result_json(FILE *f, const struct run *r)
 	json_uint(&j, "fail", r->count[OUT_FAIL]);
 	json_uint(&j, "skip", r->count[OUT_SKIP]);
 	json_uint(&j, "error", r->count[OUT_ERROR]);
+	json_uint(&j, "xfail", r->count[OUT_XFAIL]);
+	json_uint(&j, "xpass", r->count[OUT_XPASS]);
 	json_obj_end(&j);
 	json_arr_begin(&j, "cases");
 	for (size_t i = 0; i < r->done; i++) {
@@ -103,6 +105,7 @@ void result_json(FILE *f, const struct run *r)
 		for (size_t s = 0; s < c->nsources; s++)
 			json_str(&j, NULL, c->sources[s]);
 		json_arr_end(&j);
+		json_str(&j, "finding", c->finding);
 		json_str(&j, "outcome", outcome_name(cr->outcome));
 		json_uint(&j, "duration_us", cr->duration_us);
 		json_arr_begin(&j, "backends");

@@ -28,7 +28,7 @@ struct run {
 	const char *cases_dir;
 	struct timespec start, end;
 	int complete;
-	size_t count[4]; /* per outcome, over cases */
+	size_t count[OUT_N]; /* per outcome, over cases */
 };
 
 /* The case's outcome from its units: fail or error if any unit did,

@@ -37,7 +37,7 @@
 
 const char *outcome_name(enum outcome o)
 {
-	static const char *const n[] = {"pass", "fail", "skip", "error"};
+	static const char *const n[] = {"pass", "fail", "skip", "error", "xfail", "xpass"};
 	return n[o];
 }
 
@@ -209,6 +209,20 @@ static int spawner_main(void *argp)
 		if (!dup)
 			req.map[req.nmap++] = c->spawn.map[i];
 	}
+	/* keep=, close=, closefrom=: the classic backends' file actions.  For
+	 * pdspawn, keep means "in the map"; the rest it needs not (it passes
+	 * only its map). */
+	for (size_t i = 0; i < c->spawn.nkeep; i++) {
+		if (!descriptor)
+			req.keep[req.nkeep++] = c->spawn.keep[i];
+		else if (req.nmap < SL_MAX_FDMAP)
+			req.map[req.nmap++] = (struct sl_fdmap){c->spawn.keep[i], c->spawn.keep[i]};
+	}
+	if (!descriptor) {
+		memcpy(req.close, c->spawn.close, c->spawn.nclose * sizeof *req.close);
+		req.nclose = c->spawn.nclose;
+		req.closefrom = c->spawn.closefrom;
+	}
 
 	sb_addf(&ob, "spawner.pid %ld\nspawner.ppid %ld\nspawner.pgid %ld\nspawner.sid %ld\nspawner.tmp %s\n",
 		(long)getpid(), (long)getppid(), (long)getpgid(0), (long)getsid(0), a->tmp);
@@ -329,7 +343,14 @@ void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struc
 		free(text);
 		const char *serr = kv_get(&u->obs, "setup.error");
 		const char *unsup = kv_get(&u->obs, "setup.unsupported");
-		if (sr.timed_out) {
+		if (sr.interrupted) {
+			u->outcome = OUT_ERROR;
+			u->reason = xasprintf("%s", "the run was interrupted; the sandbox was killed");
+		} else if (sr.init_errno) {
+			u->outcome = OUT_ERROR;
+			u->reason = xasprintf("the sandbox could not fork the spawner: %s (%s)", strerror(sr.init_errno),
+					      errno_name(sr.init_errno));
+		} else if (sr.timed_out) {
 			u->outcome = OUT_FAIL;
 			u->reason = xasprintf("timed out after %d s; the sandbox was killed", timeout_s);
 		} else if (unsup && sr.status == 0) {

@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,12 +89,52 @@ static void kill_descendants(void)
 	}
 }
 
+/* The driver's interruption self-pipe (sandbox_interruptible). */
+static int stop_pipe[2] = {-1, -1};
+
+int sandbox_interruptible(void)
+{
+	if (stop_pipe[0] >= 0)
+		return 0;
+	return pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK);
+}
+
+void sandbox_interrupt(void)
+{
+	int e = errno;
+	char c = 1;
+	/* Never drained: once interrupted, every later wait sees it.  A full
+	 * pipe (EAGAIN) is as good as a written byte. */
+	if (stop_pipe[1] >= 0 && write(stop_pipe[1], &c, 1) < 0) {
+	}
+	errno = e;
+}
+
+static int interrupted(void)
+{
+	struct pollfd pfd = {stop_pipe[0], POLLIN, 0};
+	return stop_pipe[0] >= 0 && poll(&pfd, 1, 0) == 1;
+}
+
 static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
 {
-	/* If the driver dies, so does the sandbox (and with it, in a pid
-	 * namespace, everything in it).  The lifeline closes when the driver
+	/* The init waits for SIGCHLD and SIGTERM with sigtimedwait, so both
+	 * stay blocked (and queued) from here on: no wake-up can be lost
+	 * between a waitpid and the wait. */
+	sigset_t wake, old;
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGCHLD);
+	sigaddset(&wake, SIGTERM);
+	sigprocmask(SIG_BLOCK, &wake, &old);
+	signal(SIGCHLD, SIG_DFL);
+	close(stop_pipe[0]);
+	close(stop_pipe[1]);
+	/* If the driver dies, so does the sandbox.  In a pid namespace, SIGKILL
+	 * to its init takes everything in it along.  Under a subreaper nothing
+	 * would kill the descendants, so the init gets SIGTERM instead and
+	 * kills them before it exits.  The lifeline closes when the driver
 	 * exits, which catches a driver that died before the prctl. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_PDEATHSIG, pidns ? SIGKILL : SIGTERM);
 	struct pollfd pfd = {lifeline, POLLIN, 0};
 	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLIN)))
 		_exit(125);
@@ -106,26 +148,37 @@ static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
 	} else {
 		prctl(PR_SET_CHILD_SUBREAPER, 1);
 	}
+	pid_t self = getpid();
 	pid_t body_pid = fork();
-	if (body_pid < 0)
+	if (body_pid < 0) {
+		/* Tell the driver why (RLIMIT_NPROC, pids.max): it reads this
+		 * after the init is gone. */
+		int e = errno;
+		if (write(lifeline, &e, sizeof e) < 0) {
+		}
 		_exit(124);
+	}
 	if (body_pid == 0) {
 		close(lifeline);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != self) /* the init died before the prctl */
+			_exit(125);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		_exit(body(arg) & 255);
 	}
-	int code = 124;
-	for (;;) {
+	close(lifeline); /* one fd more for kill_descendants under RLIMIT_NOFILE */
+	int code = -1;
+	while (code < 0) {
 		int st;
-		pid_t p = waitpid(-1, &st, 0);
-		if (p < 0 && errno == EINTR)
-			continue;
-		if (p < 0)
-			break;
-		if (p == body_pid) {
+		pid_t p = waitpid(-1, &st, WNOHANG);
+		if (p == body_pid)
 			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			break;
-		}
+		else if (p > 0)
+			continue;
+		else if (p < 0 && errno != EINTR)
+			code = 124;
+		else if (sigtimedwait(&wake, NULL, &(struct timespec){1, 0}) == SIGTERM)
+			code = 128 + SIGTERM; /* the driver died or is stopping us */
 	}
 	if (pidns)
 		kill(-1, SIGKILL);
@@ -136,12 +189,54 @@ static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
 	_exit(code);
 }
 
+/* Wait up to MS for the sandbox init to end; 1 when it has. */
+static int wait_end(long pid, int pidfd, int ms)
+{
+	if (pidfd >= 0) {
+		struct pollfd pfd = {pidfd, POLLIN, 0};
+		return poll(&pfd, 1, ms) == 1;
+	}
+	siginfo_t si;
+	for (int i = 0; i <= ms; i += 2) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid)
+			return 1;
+		usleep(2000);
+	}
+	return 0;
+}
+
+/* Kill a sandbox that must end now (timeout, interruption).  In a pid
+ * namespace SIGKILL to the init ends it all.  Under a subreaper the init
+ * gets SIGTERM first and a second to kill its descendants (which may
+ * have left its process group); then SIGKILL to it and its group. */
+static void kill_sandbox(long pid, int pidfd, int pidns)
+{
+	int sig = pidns ? SIGKILL : SIGTERM;
+	if (pidfd >= 0)
+		sl_pidfd_send_signal(pidfd, sig, NULL, 0);
+	else
+		kill((pid_t)pid, sig);
+	if (pidns || wait_end(pid, pidfd, 1000))
+		return;
+	if (pidfd >= 0)
+		sl_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	else
+		kill((pid_t)pid, SIGKILL);
+	kill(-(pid_t)pid, SIGKILL); /* not reaped yet: its pgid cannot be reused */
+}
+
 int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res)
 {
 	int pidns = sandbox_kind() == SANDBOX_PIDNS;
 	int life[2];
 	memset(res, 0, sizeof *res);
-	if (pipe2(life, O_CLOEXEC) < 0)
+	if (interrupted()) {
+		errno = EINTR;
+		return -1;
+	}
+	/* A socket pair, not a pipe: the init may send an errno back. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, life) < 0)
 		return -1;
 	int pidfd = -1;
 	struct sl_clone_args a;
@@ -173,33 +268,33 @@ int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_r
 		uint64_t now = mono_ms();
 		if (now >= deadline)
 			break;
+		/* The stop pipe wakes the wait at once: an interrupted run must
+		 * not sit out a long unit timeout. */
+		struct pollfd pfd[2] = {{pidfd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
 		if (pidfd >= 0) {
-			struct pollfd pfd = {pidfd, POLLIN, 0};
-			int r = poll(&pfd, 1, (int)(deadline - now));
-			if (r > 0)
+			int r = poll(pfd, 2, (int)(deadline - now));
+			if (r > 0 && pfd[0].revents)
 				done = 1;
+			else if (r > 0)
+				res->interrupted = 1;
 			else if (r < 0 && errno != EINTR)
 				break;
-		} else {
-			if (waitpid((pid_t)pid, &st, WNOHANG | __WALL) != 0)
-				done = 2;
-			else
-				usleep(2000);
+		} else if (waitpid((pid_t)pid, &st, WNOHANG | __WALL) != 0) {
+			done = 2;
+		} else if (poll(&pfd[1], 1, 2) > 0) {
+			res->interrupted = 1;
 		}
+		if (res->interrupted)
+			break;
 	}
 	if (!done) {
-		res->timed_out = 1;
-		if (pidfd >= 0)
-			sl_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-		else
-			kill((pid_t)pid, SIGKILL);
-		if (!pidns)
-			kill(-(pid_t)pid, SIGKILL);
+		res->timed_out = !res->interrupted;
+		kill_sandbox(pid, pidfd, pidns);
 	}
 	if (done != 2)
 		while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
 			;
-	if (!pidns && !res->timed_out)
+	if (!pidns && !res->timed_out && !res->interrupted)
 		kill(-(pid_t)pid, SIGKILL);
 	if (WIFEXITED(st)) {
 		res->status = WEXITSTATUS(st);
@@ -207,6 +302,9 @@ int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_r
 		res->status = -1;
 		res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	}
+	int ie = 0;
+	if (recv(life[1], &ie, sizeof ie, MSG_DONTWAIT) == (ssize_t)sizeof ie)
+		res->init_errno = ie;
 	if (pidfd >= 0)
 		close(pidfd);
 	close(life[1]);

@@ -13,9 +13,11 @@ const char *sandbox_kind_name(enum sandbox_kind k);
 const char *sandbox_why(void);
 
 struct sandbox_result {
-	int timed_out;  /* killed after the timeout */
-	int status;     /* the body's exit code; -1 if killed by a signal */
-	int signal;     /* the signal that ended the sandbox, or 0 */
+	int timed_out;   /* killed after the timeout */
+	int interrupted; /* killed because sandbox_interrupt() was called */
+	int status;      /* the body's exit code; -1 if killed by a signal */
+	int signal;      /* the signal that ended the sandbox, or 0 */
+	int init_errno;  /* the init could not start the body: its errno */
 };
 
 /* Run BODY(ARG) as the only child of a sandbox init, in a new pid
@@ -24,5 +26,12 @@ struct sandbox_result {
  * most TIMEOUT_MS, then kills the whole sandbox.  0, or -1 with errno
  * when the sandbox could not be created. */
 int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res);
+
+/* Interruption.  After sandbox_interruptible(), sandbox_interrupt() (async-
+ * signal-safe: call it from a SIGINT/SIGTERM handler) makes the running
+ * sandbox_run kill its sandbox at once and return with res->interrupted
+ * set, and every later sandbox_run fail with EINTR.  0, or -1 with errno. */
+int sandbox_interruptible(void);
+void sandbox_interrupt(void);
 
 #endif
