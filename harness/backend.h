@@ -27,6 +27,21 @@ struct spawn_req {
 	 * fd table (stdio is not implied). */
 	struct sl_fdmap map[SL_MAX_FDMAP];
 	size_t nmap;
+	/* The classic backends' other fd actions, done in this order after the
+	 * map (posix_spawn and pidfd_spawn: as file actions in this order).
+	 * pdspawn ignores them: its map is the child's whole table, and the
+	 * runner turns keep entries into identity map entries for it.
+	 * keep: dup2(fd, fd).  In a forked child that is a no-op which leaves
+	 *   FD_CLOEXEC set (dup2(2)); as a posix_spawn file action it clears
+	 *   FD_CLOEXEC (POSIX.1-2024 posix_spawn_file_actions_adddup2).
+	 * close: close(fd) (posix_spawn_file_actions_addclose).
+	 * closefrom: when > 0, close every fd >= closefrom (close_range(2);
+	 *   posix_spawn_file_actions_addclosefrom_np). */
+	int keep[SL_MAX_FDMAP];
+	size_t nkeep;
+	int close[SL_MAX_FDMAP];
+	size_t nclose;
+	int closefrom;
 };
 
 struct spawn_res {

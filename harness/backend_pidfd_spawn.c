@@ -28,14 +28,14 @@ static int pfs_available(char *why, size_t len)
 {
 	if (lookup())
 		return 1;
-	if (getauxval(AT_BASE) == 0) {
-		snprintf(why, len, "static build: pidfd_spawn cannot be looked up at run time");
-		return 0;
-	}
 #ifdef __GLIBC__
-	snprintf(why, len, "glibc %d.%d has no pidfd_spawn (added in 2.39)", __GLIBC__, __GLIBC_MINOR__);
+	if (getauxval(AT_BASE) == 0)
+		snprintf(why, len, "static build: pidfd_spawn cannot be looked up at run time (glibc %d.%d)",
+			 __GLIBC__, __GLIBC_MINOR__);
+	else
+		snprintf(why, len, "glibc %d.%d has no pidfd_spawn (added in 2.39)", __GLIBC__, __GLIBC_MINOR__);
 #else
-	snprintf(why, len, "this libc has no pidfd_spawn");
+	snprintf(why, len, "this libc has no pidfd_spawn (a glibc 2.39 extension)");
 #endif
 	return 0;
 }

@@ -1,10 +1,10 @@
-/* backend_posix_spawn.c: the libc's posix_spawn, with the request's dup2
+/* backend_posix_spawn.c: the libc's posix_spawn, with the request's fd
  * actions as file actions and no attributes (so no signal resets beyond
  * what exec does). */
 #include <errno.h>
 #include <spawn.h>
 
-#include "backend.h"
+#include "backend_child.h"
 
 static int ps_available(char *why, size_t len)
 {
@@ -21,13 +21,11 @@ static int ps_spawn(const struct spawn_req *req, struct spawn_res *res)
 		errno = r;
 		return -1;
 	}
-	for (size_t i = 0; i < req->nmap; i++)
-		if (req->map[i].src != req->map[i].dst &&
-		    (r = posix_spawn_file_actions_adddup2(&fa, req->map[i].src, req->map[i].dst))) {
-			posix_spawn_file_actions_destroy(&fa);
-			errno = r;
-			return -1;
-		}
+	if ((r = backend_file_actions(req, &fa))) {
+		posix_spawn_file_actions_destroy(&fa);
+		errno = r;
+		return -1;
+	}
 	pid_t pid = -1;
 	r = posix_spawn(&pid, req->path, &fa, NULL, req->argv, req->envp);
 	posix_spawn_file_actions_destroy(&fa);

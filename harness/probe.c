@@ -7,6 +7,10 @@
  *
  * usage: probe --out FILE [--exit N] [--sleep-ms N]
  *        probe --exit-now      exit 0 at once (for latency measurements)
+ *        probe --wait-fd R W OFFSET   barrier child: exit at EOF on fd R, time stamp to fd W
+ *        probe --count-fds     exit with the number of open fds other than
+ *                              0, 1 and 2 (at most 250): a cheap report
+ *                              for fd/race
  * Exit: N (default 0) after reporting; 111 if it could not report. */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +18,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 
 struct fdinfo {
 	int fd, fdflags, flflags;
+	long long pos; /* lseek(fd, 0, SEEK_CUR), which moves nothing; -1: not seekable */
 	char link[256];
 	char kind[64];
 };
@@ -86,6 +92,7 @@ static void classify(struct fdinfo *f)
 	struct stat st;
 	f->fdflags = fcntl(f->fd, F_GETFD);
 	f->flflags = fcntl(f->fd, F_GETFL);
+	f->pos = (long long)lseek(f->fd, 0, SEEK_CUR);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", f->fd);
 	ssize_t n = readlink(path, f->link, sizeof f->link - 1);
 	f->link[n > 0 ? n : 0] = 0;
@@ -192,10 +199,33 @@ static void put_rlim(const char *key, rlim_t v)
 		put("%s %llu\n", key, (unsigned long long)v);
 }
 
+/* A barrier child (experiment_sigchld.c): block reading fd R until EOF,
+ * write the CLOCK_MONOTONIC time (ns) at byte OFFSET of fd W, exit 0. */
+static int wait_fd(int r, int w, off_t offset)
+{
+	char b;
+	ssize_t got;
+	while ((got = read(r, &b, 1)) > 0 || (got < 0 && errno == EINTR))
+		;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return pwrite(w, &ns, sizeof ns, offset) == (ssize_t)sizeof ns && got == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--exit-now") == 0)
 		return 0;
+	if (argc == 5 && strcmp(argv[1], "--wait-fd") == 0)
+		return wait_fd(atoi(argv[2]), atoi(argv[3]), (off_t)atoll(argv[4]));
+	if (argc == 2 && strcmp(argv[1], "--count-fds") == 0) {
+		list_fds();
+		int extra = 0;
+		for (int i = 0; i < nfds; i++)
+			extra += fds[i].fd > 2;
+		return extra > 250 ? 250 : extra;
+	}
 	const char *out = NULL;
 	int exit_code = 0;
 	long sleep_ms = 0;
@@ -244,6 +274,10 @@ int main(int argc, char **argv)
 		put("fd.%d.path %s\n", fds[i].fd, fds[i].link);
 		put("fd.%d.flags %s\n", fds[i].fd, fl);
 		put("fd.%d.cloexec %s\n", fds[i].fd, (fds[i].fdflags & FD_CLOEXEC) ? "yes" : "no");
+		if (fds[i].pos >= 0)
+			put("fd.%d.pos %lld\n", fds[i].fd, fds[i].pos);
+		else
+			put("fd.%d.pos none\n", fds[i].fd);
 	}
 	observe_signals();
 	put("probe.end 1\n");
