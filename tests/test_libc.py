@@ -1,0 +1,94 @@
+"""libc-level cases (cases/libc) and the strace evidence of how each backend
+creates its child (scripts/trace), against the build under test."""
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import BUILD, ROOT, run_json, units
+
+
+def test_libc_cases_pass(tmp_path):
+    p, doc = run_json(tmp_path, "libc", "--probe", str(BUILD / "probe"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    ids = {c["id"] for c in doc["cases"]}
+    assert {"libc/error_file_action_open", "libc/setsigdef", "libc/system_signals_caller",
+            "libc/popen_streams_closed_in_next_popen", "libc/handler_never_in_child"} <= ids
+    u = units(doc)
+    # Each case ran (not skipped) with posix_spawn or its own backend list.
+    for c in doc["cases"]:
+        assert c["outcome"] == "pass", (c["id"], [x["reason"] for x in c["backends"]])
+    obs = u[("libc/error_file_action_open", "posix_spawn")]["observation"]
+    assert obs["spawn.errno"] == "ENOENT" and obs["child.left"] == "no"
+    obs = u[("libc/system_signals_caller", "posix_spawn")]["observation"]
+    assert obs["during.sig.SIGINT"] == "ignore" and obs["after.sig.SIGINT"] == "handle"
+
+
+def test_libc_spawn_refuses_other_backends(tmp_path, cases_dir):
+    """The experiment calls posix_spawn itself: with another backend it is a
+    set-up error, never a silent pass."""
+    (cases_dir / "x.case").write_text(
+        "case c\ndesc d\nsource s\nbackends fork\nrun libc_spawn\nexpect spawn.errno = 0\n")
+    p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
+    unit = doc["cases"][0]["backends"][0]
+    assert unit["outcome"] == "error" and "backend posix_spawn only" in unit["reason"]
+
+
+def test_libc_case_can_fail(tmp_path, cases_dir):
+    """A wrong expectation on a libc observation fails (the check is real)."""
+    (cases_dir / "x.case").write_text(
+        "case c\ndesc d\nsource s\nbackends posix_spawn\nrun libc_spawn program=missing\n"
+        "expect spawn.errno = 0\n")
+    p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
+    unit = units(doc)[("t/c", "posix_spawn")]
+    assert unit["outcome"] == "fail" and "ENOENT" in unit["reason"]
+
+
+
+
+
+# What each libc's posix_spawn is documented to do (sources in the test ids).
+POSIX_SPAWN_CREATOR = {
+    # glibc sysdeps/unix/sysv/linux/spawni.c: CLONE_VM | CLONE_VFORK | SIGCHLD
+    # through __clone_internal, which tries clone3 first (glibc 2.34+).
+    "glibc": ("clone3", {"CLONE_VM", "CLONE_VFORK"}),
+    # musl src/process/posix_spawn.c: __clone(child, ..., CLONE_VM|CLONE_VFORK|SIGCHLD).
+    "musl": ("clone", {"CLONE_VM", "CLONE_VFORK"}),
+}
+
+
+@pytest.fixture(scope="module")
+def trace_doc(tmp_path_factory):
+    if not shutil.which("strace"):
+        subprocess.run([str(ROOT / "scripts" / "ensure-debs"), "strace"], capture_output=True)
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed and could not be (scripts/ensure-debs strace)")
+    out = tmp_path_factory.mktemp("trace")
+    p = subprocess.run([str(ROOT / "scripts" / "trace"), "--build", str(BUILD), "--out", str(out),
+                        "--backend", "posix_spawn,vfork,fork,pdspawn"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    return json.loads((out / "trace.json").read_text())
+
+
+def test_trace_posix_spawn_clone_flags(trace_doc):
+    libc = trace_doc["libc"]["name"]
+    want_call, want_flags = POSIX_SPAWN_CREATOR[libc]
+    ps = next(b for b in trace_doc["backends"] if b["backend"] == "posix_spawn")
+    assert ps["outcome"] == "pass"
+    assert len(ps["spawns"]) == 1, ps
+    cr = ps["spawns"][0]["creator"]
+    assert cr["syscall"] == want_call, cr
+    assert set(cr["flags"]) == want_flags, cr
+    assert cr["exit_signal"] == "SIGCHLD"
+    assert ps["spawns"][0]["child"][-1].startswith("execve(")
+
+
+def test_trace_other_backends(trace_doc):
+    by = {b["backend"]: b["spawns"][0]["creator"] for b in trace_doc["backends"] if b["spawns"]}
+    assert by["vfork"]["syscall"] == "vfork"
+    assert "CLONE_VM" not in by["fork"]["flags"]
+    # harness/pdspawn.c: CLONE_PIDFD, exit signal 0, sharing memory until exec.
+    assert {"CLONE_PIDFD", "CLONE_VM", "CLONE_VFORK"} <= set(by["pdspawn"]["flags"])
+    assert by["pdspawn"]["exit_signal"] == "0"
