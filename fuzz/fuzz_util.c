@@ -1,0 +1,159 @@
+/* fuzz_util.c: see fuzz_util.h. */
+#include "fuzz_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fuzz_replay_mode;
+unsigned long fuzz_findings;
+
+uint8_t fz_u8(struct fz *f)
+{
+	return f->i < f->n ? f->p[f->i++] : 0;
+}
+
+uint32_t fz_u32(struct fz *f)
+{
+	uint32_t v = 0;
+	for (int k = 0; k < 4; k++)
+		v |= (uint32_t)fz_u8(f) << (8 * k);
+	return v;
+}
+
+uint64_t fz_u64(struct fz *f)
+{
+	uint64_t lo = fz_u32(f);
+	return lo | (uint64_t)fz_u32(f) << 32;
+}
+
+int fz_more(const struct fz *f)
+{
+	return f->i < f->n;
+}
+
+#define MAX_SIGS 256
+static char *seen[MAX_SIGS];
+static size_t nseen;
+
+static int seen_before(const char *key)
+{
+	for (size_t i = 0; i < nseen; i++)
+		if (strcmp(seen[i], key) == 0)
+			return 1;
+	if (nseen < MAX_SIGS) {
+		char *c = strdup(key);
+		if (c)
+			seen[nseen++] = c;
+	}
+	return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int write_all(const char *path, const uint8_t *d, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	while (n) {
+		ssize_t w = write(fd, d, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		d += w;
+		n -= (size_t)w;
+	}
+	return close(fd);
+}
+
+void fuzz_finding(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail)
+{
+	fuzz_findings++;
+	char key[256];
+	snprintf(key, sizeof key, "%s-%s", target, sig);
+	int first = !seen_before(key);
+	if (first || fuzz_replay_mode)
+		fprintf(stderr, "FINDING %s: %s\n", key, detail);
+	if (first && !fuzz_replay_mode) {
+		const char *dir = getenv("SPAWNLAB_FINDINGS");
+		if (!dir || !*dir)
+			dir = "reports/findings";
+		char path[PATH_MAX];
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			fprintf(stderr, "fuzz: mkdir %s: %s\n", dir, strerror(errno));
+		snprintf(path, sizeof path, "%s/%s.bin", dir, key);
+		if (write_all(path, data, len) < 0)
+			fprintf(stderr, "fuzz: cannot write %s: %s\n", path, strerror(errno));
+		snprintf(path, sizeof path, "%s/%s.json", dir, key);
+		FILE *f = fopen(path, "we");
+		if (!f) {
+			fprintf(stderr, "fuzz: cannot write %s: %s\n", path, strerror(errno));
+		} else {
+			fprintf(f, "{\n  \"target\": ");
+			json_str(f, target);
+			fprintf(f, ",\n  \"kind\": ");
+			json_str(f, sig);
+			fprintf(f, ",\n  \"detail\": ");
+			json_str(f, detail);
+			fprintf(f, ",\n  \"reproducer\": ");
+			json_str(f, key);
+			fprintf(f, ",\n  \"replay\": \"build/fuzz/%s-replay %s/%s.bin\"\n}\n", target, dir, key);
+			if (fclose(f) != 0)
+				fprintf(stderr, "fuzz: write %s: %s\n", path, strerror(errno));
+		}
+	}
+	const char *trap = getenv("SPAWNLAB_FUZZ_TRAP");
+	if (!fuzz_replay_mode && trap && strcmp(trap, "1") == 0)
+		__builtin_trap();
+}
+
+void fuzz_note(const char *target, const char *msg)
+{
+	char key[256];
+	snprintf(key, sizeof key, "note:%s-%s", target, msg);
+	if (!seen_before(key))
+		fprintf(stderr, "fuzz %s: %s\n", target, msg);
+}
+
+const char *fuzz_probe_path(void)
+{
+	static char path[PATH_MAX];
+	const char *e = getenv("SPAWNLAB_PROBE");
+	if (e && *e)
+		return e;
+	if (path[0])
+		return path;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+	if (n <= 0)
+		return strcpy(path, "build/probe");
+	path[n] = 0;
+	/* BUILD/fuzz/NAME: strip NAME and fuzz. */
+	for (int k = 0; k < 2; k++) {
+		char *s = strrchr(path, '/');
+		if (s)
+			*s = 0;
+	}
+	strcat(path, "/probe");
+	return path;
+}

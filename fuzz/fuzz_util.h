@@ -1,0 +1,43 @@
+/* fuzz_util.h: what every spawnlab fuzz target shares: a byte decoder that
+ * turns the raw input into a structured program (so mutations stay
+ * meaningful), and the finding recorder. */
+#ifndef SPAWNLAB_FUZZ_UTIL_H
+#define SPAWNLAB_FUZZ_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads past the end give zeros: every input decodes to some program. */
+struct fz {
+	const uint8_t *p;
+	size_t n, i;
+};
+uint8_t fz_u8(struct fz *f);
+uint32_t fz_u32(struct fz *f);
+uint64_t fz_u64(struct fz *f);
+int fz_more(const struct fz *f);
+
+/* 1 in the replay build (fuzz/replay_main.c): findings are printed, never
+ * written, so replaying a reproducer does not create another one. */
+extern int fuzz_replay_mode;
+extern unsigned long fuzz_findings;
+
+/* Record a finding of TARGET: a difference the model did not predict.
+ * SIG names its kind (one file per kind and process, so a campaign does not
+ * write thousands of copies of one difference); DETAIL says what was
+ * expected and what was seen.  Writes DIR/TARGET-SIG.bin (the input, which
+ * the replay build re-runs) and DIR/TARGET-SIG.json, DIR being
+ * $SPAWNLAB_FINDINGS (default reports/findings).  Then: __builtin_trap()
+ * when SPAWNLAB_FUZZ_TRAP=1 (so the engine keeps the input as a crash),
+ * else it returns and the run goes on counting. */
+void fuzz_finding(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail);
+
+/* Something the harness could not do (not the kernel's fault): printed
+ * once per message, counted, never a finding. */
+void fuzz_note(const char *target, const char *msg);
+
+/* The spawnlab build folder of this binary ($BUILD/fuzz/NAME -> $BUILD),
+ * for the probe; $SPAWNLAB_PROBE wins. */
+const char *fuzz_probe_path(void);
+
+#endif
