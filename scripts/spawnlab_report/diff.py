@@ -1,0 +1,183 @@
+"""scripts/diff A.json B.json: what changed from result A (the reference, e.g.
+the previous kernel or a baseline) to result B."""
+import argparse
+import fnmatch
+import os
+import json
+import sys
+
+from . import result as R
+
+BAD = ("fail", "error")
+# Single samples and tail statistics of timings jump by more than any sane
+# band from one run to the next; medians and minima are compared.
+DEFAULT_IGNORE = ("num.spawn_us", "num.*_max_us", "num.*_p99_us", "num.*_iqr_us", "num.*_mean_us")
+ENV_FIELDS = [
+    ("kernel release", lambda d: d["environment"]["kernel"]["release"]),
+    ("kernel version", lambda d: d["environment"]["kernel"]["version"]),
+    ("libc", lambda d: f'{d["environment"]["libc"]["name"]} {d["environment"]["libc"]["version"]}'),
+    ("arch", lambda d: d["environment"]["arch"]),
+    ("spawnlab", lambda d: f'{d["environment"]["spawnlab_version"]} ({d["environment"]["spawnlab_revision"]})'),
+    ("sandbox", lambda d: d["environment"]["privileges"]["sandbox"]),
+    ("complete", lambda d: str(d["complete"]).lower()),
+]
+
+
+def _kind(a, b):
+    """How a unit's outcome changed; a=None or b=None: new or removed."""
+    if a is None:
+        return "new"
+    if b is None:
+        return "removed"
+    if b in BAD and a not in BAD:
+        return f"{a} to {b}"
+    if a in BAD and b == "pass":
+        return "fixed"
+    if b == "skip":
+        return "newly skipped"
+    return f"{a} to {b}"
+
+
+def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False):
+    """The differences as a dict (the JSON output)."""
+    env = [{"field": name, "a": get(a), "b": get(b)} for name, get in ENV_FIELDS if get(a) != get(b)]
+    fa = {f["name"]: f["state"] for f in a["environment"]["features"]}
+    fb = {f["name"]: f["state"] for f in b["environment"]["features"]}
+    for n in sorted(set(fa) | set(fb)):
+        if fa.get(n) != fb.get(n):
+            env.append({"field": f"feature {n}", "a": fa.get(n), "b": fb.get(n)})
+    ba = {x["name"]: x["available"] for x in a["environment"]["backends"]}
+    bb = {x["name"]: x["available"] for x in b["environment"]["backends"]}
+    for n in sorted(set(ba) | set(bb)):
+        if ba.get(n) != bb.get(n):
+            show = {True: "available", False: "unavailable", None: None}
+            env.append({"field": f"backend {n}", "a": show[ba.get(n)], "b": show[bb.get(n)]})
+
+    ca = {c["id"]: c for c in a["cases"]}
+    cb = {c["id"]: c for c in b["cases"]}
+    added = [i for i in cb if i not in ca]
+    removed = [i for i in ca if i not in cb]
+    outcomes, numbers = [], []
+    # Units of removed cases are covered by cases_removed; of new cases only
+    # those that fail or break are listed (they regress).
+    for cid in [i for i in ca if i in cb] + added:
+        ua = {u["backend"]: u for u in ca[cid]["backends"]} if cid in ca else {}
+        ub = {u["backend"]: u for u in cb[cid]["backends"]}
+        for be in list(ua) + [x for x in ub if x not in ua]:
+            oa = ua[be]["outcome"] if be in ua else None
+            ob = ub[be]["outcome"] if be in ub else None
+            if oa != ob and (cid in ca or ob in BAD):
+                kind = _kind(oa, ob)
+                regressed = (ob in BAD and oa not in BAD) or \
+                    (strict and (kind == "removed" or (kind == "newly skipped" and oa == "pass")))
+                outcomes.append({"case": cid, "backend": be, "a": oa, "b": ob, "change": kind,
+                                 "regression": regressed, "reason": ub[be]["reason"] if be in ub else None})
+            if be in ua and be in ub:
+                na, nb = ua[be]["numbers"], ub[be]["numbers"]
+                for k in na:
+                    if k not in nb or any(fnmatch.fnmatchcase(k, g) or fnmatch.fnmatchcase("num." + k, g)
+                                          for g in ignore):
+                        continue
+                    va, vb = na[k], nb[k]
+                    delta = vb - va
+                    rel = abs(delta) / abs(va) * 100 if va else (0.0 if vb == 0 else float("inf"))
+                    if abs(delta) > floor and rel > noise:
+                        numbers.append({"case": cid, "backend": be, "key": "num." + k, "a": va, "b": vb,
+                                        "change_pct": None if rel == float("inf") else round(delta / abs(va) * 100, 1)})
+    return {"a": {"kernel": a["environment"]["kernel"]["release"],
+                  "libc": f'{a["environment"]["libc"]["name"]} {a["environment"]["libc"]["version"]}',
+                  "start_time": a["run"]["start_time"]},
+            "b": {"kernel": b["environment"]["kernel"]["release"],
+                  "libc": f'{b["environment"]["libc"]["name"]} {b["environment"]["libc"]["version"]}',
+                  "start_time": b["run"]["start_time"]},
+            "noise_pct": noise, "floor": floor, "ignore": list(ignore), "strict": strict,
+            "environment": env, "cases_added": added, "cases_removed": removed,
+            "outcomes": outcomes, "numbers": numbers,
+            "regressions": sum(1 for o in outcomes if o["regression"]) + (len(removed) if strict else 0)}
+
+
+def _pct(n):
+    return "new from 0" if n["change_pct"] is None else f'{n["change_pct"]:+.1f}%'
+
+
+def text(d, md=False):
+    out = []
+    h = (lambda s: out.append(f"\n## {s}\n")) if md else (lambda s: out.append(f"\n{s}:"))
+    item = (lambda s: out.append(f"- {s}")) if md else (lambda s: out.append(f"  {s}"))
+    code = (lambda s: f"`{s}`") if md else (lambda s: s)
+    out.append(("# " if md else "") + f'spawnlab diff: A {d["a"]["kernel"]}, {d["a"]["libc"]} ({d["a"]["start_time"]})'
+               f' -> B {d["b"]["kernel"]}, {d["b"]["libc"]} ({d["b"]["start_time"]})')
+    if d["environment"]:
+        h("environment")
+        for e in d["environment"]:
+            item(f'{e["field"]}: {e["a"]} -> {e["b"]}')
+    if d["outcomes"]:
+        h("outcomes")
+        for o in d["outcomes"]:
+            tag = "REGRESSION " if o["regression"] else ""
+            why = f': {o["reason"]}' if o["reason"] and o["b"] != "pass" else ""
+            item(f'{tag}{code(o["case"])} {o["backend"]}: {o["change"]}{why}')
+    if d["cases_added"] or d["cases_removed"]:
+        h("cases")
+        for i in d["cases_added"]:
+            item(f"new: {code(i)}")
+        for i in d["cases_removed"]:
+            item(f"removed: {code(i)}")
+    if d["numbers"]:
+        h(f'numbers beyond the noise band (±{d["noise_pct"]:g}%, floor {d["floor"]:g})')
+        if md:
+            out.append("| case | backend | number | A | B | change |\n| --- | --- | --- | ---: | ---: | ---: |")
+            for n in d["numbers"]:
+                out.append(f'| `{n["case"]}` | {n["backend"]} | {n["key"]} | {R.fmt_number(n["a"])} | '
+                           f'{R.fmt_number(n["b"])} | {_pct(n)} |')
+        else:
+            for n in d["numbers"]:
+                item(f'{n["case"]} {n["backend"]} {n["key"]}: {R.fmt_number(n["a"])} -> '
+                     f'{R.fmt_number(n["b"])} ({_pct(n)})')
+    if not (d["environment"] or d["outcomes"] or d["cases_added"] or d["cases_removed"] or d["numbers"]):
+        out.append("" if not md else "")
+        out.append("no differences beyond the noise band")
+    out.append("")
+    out.append(f'{"**" if md else ""}{d["regressions"]} regression{"s" if d["regressions"] != 1 else ""}'
+               f'{"**" if md else ""}')
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="diff",
+        description="Compare spawnlab result A (reference: baseline, previous kernel or libc) with "
+                    "result B: environment differences, outcome changes per case and backend, new "
+                    "and removed cases, numbers that moved beyond the noise band.",
+        epilog="Exit status: 0 nothing regressed, 1 a unit that did not fail or break in A fails or "
+               "breaks in B (with --strict also: a case removed, or pass to skip), 2 bad input.")
+    ap.add_argument("a", help="reference result.json (or a run folder)")
+    ap.add_argument("b", help="new result.json (or a run folder)")
+    ap.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    ap.add_argument("--noise", type=float, default=20.0, metavar="PCT",
+                    help="report a number only when it moved by more than PCT%% (default %(default)g)")
+    ap.add_argument("--floor", type=float, default=0.0, metavar="ABS",
+                    help="... and by more than ABS in its own unit (default %(default)g)")
+    ap.add_argument("--ignore", action="append", default=[], metavar="GLOB",
+                    help="number keys not to compare, besides the default "
+                         f"{' '.join(DEFAULT_IGNORE)}; repeatable")
+    ap.add_argument("--all-numbers", action="store_true",
+                    help="compare every number (drop the default ignore list)")
+    ap.add_argument("--strict", action="store_true",
+                    help="count removed cases and pass-to-skip as regressions")
+    args = ap.parse_args(argv)
+    docs = []
+    try:
+        for p in (args.a, args.b):
+            path = os.path.join(p, "result.json") if os.path.isdir(p) else p
+            docs.append(R.load(path))
+    except R.InputError as e:
+        print(f"diff: {e}", file=sys.stderr)
+        return 2
+    ignore = args.ignore + ([] if args.all_numbers else list(DEFAULT_IGNORE))
+    d = compare(*docs, noise=args.noise, floor=args.floor, ignore=ignore, strict=args.strict)
+    if args.format == "json":
+        print(json.dumps(d, indent=1))
+    else:
+        sys.stdout.write(text(d, md=args.format == "markdown"))
+    return 1 if d["regressions"] else 0
