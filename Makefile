@@ -1,5 +1,31 @@
 # spawnlab: `make` builds into $(BUILD); `make run` runs every case;
 # `make test` runs the pytest suite against the real binaries.
+# --- libc switch (issue 10): `make LIBC=musl` builds statically against
+# musl (Debian's musl-tools) into build-musl unless BUILD is given.
+ifeq ($(LIBC),musl)
+ifeq ($(origin CC),default)
+CC      := musl-gcc
+endif
+BUILD   ?= build-musl
+override LDFLAGS += -static
+# Installed at parse time so that the version below is known on a fresh CI machine.
+ifneq ($(shell scripts/ensure-debs musl-tools >&2; echo $$?),0)
+$(error LIBC=musl needs Debian's musl-tools (scripts/ensure-debs musl-tools))
+endif
+MUSL_VERSION := $(shell dpkg-query -W -f='$${Version}' musl-dev 2>/dev/null)
+ifneq ($(MUSL_VERSION),)
+override CFLAGS += -DSL_LIBC_VERSION='"$(MUSL_VERSION)"'
+endif
+# musl-gcc leaves /usr/include out; the kernel's uapi headers (linux/, asm/)
+# are libc-neutral, so they are offered through a folder of links, last.
+MUSL_KINC := $(abspath $(BUILD))/kernel-headers
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+$(shell mkdir -p $(MUSL_KINC) && ln -sfn /usr/include/linux $(MUSL_KINC)/linux && \
+	ln -sfn /usr/include/asm-generic $(MUSL_KINC)/asm-generic && \
+	ln -sfn /usr/include/$(MULTIARCH)/asm $(MUSL_KINC)/asm)
+override CFLAGS += -idirafter $(MUSL_KINC)
+endif
+# --- end libc switch
 BUILD   ?= build
 CC      ?= cc
 CSTD    := -std=gnu11
@@ -54,8 +80,15 @@ TEST_DEBS := python3-pytest python3-jsonschema
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
 
+# The run goes to RUN_OUT (default reports/runs/<UTC time>); the report is
+# rendered there even when cases fail, and make keeps the driver's status.
+REPORT_DEBS := python3-matplotlib python3-jinja2 python3-jsonschema
 run: all
-	$(BUILD)/spawnlab run --probe $(BUILD)/probe $(RUNFLAGS)
+	@out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
+	$(BUILD)/spawnlab run --probe $(BUILD)/probe --out "$$out" $(RUNFLAGS); rc=$$?; \
+	if [ -f "$$out/result.json" ]; then \
+		scripts/ensure-debs $(REPORT_DEBS) && $(PYTHON) scripts/report "$$out/result.json" || { [ $$rc -ne 0 ] || rc=2; }; \
+	fi; exit $$rc
 
 test: all deps
 	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests $(PYTEST_FLAGS)
@@ -68,3 +101,158 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- reliability (issue 9): sanitizer and memory-checker runs ----------------
+# check-asan: the driver and pdspawn-check built with ASan+UBSan (-O1) into
+# $(ASAN_BUILD), then the whole suite against them.  Every sanitizer report,
+# including those of the driver's forked sandbox children (whose exit codes
+# the tests interpret), goes to $(ASAN_BUILD)/san-logs and fails the target.
+# The probe and tiny stay unsanitized and static: they are the instruments
+# the cases observe through, and a sanitizer runtime cannot link -static and
+# would change what they see (it installs SEGV/BUS/FPE handlers, maps its
+# shadow, reads /proc).  probe-asan, the same source sanitized and dynamic,
+# is run on its own instead.
+ASAN_BUILD := build-asan
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_LOGS    = $(abspath $(ASAN_BUILD))/san-logs
+SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:exitcode=86:log_path=$(SAN_LOGS)/asan \
+	      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan
+.PHONY: check-asan check-valgrind
+check-asan: deps
+	@echo '$(CC) $(SAN_FLAGS)' | cmp -s - $(ASAN_BUILD)/.san-flags 2>/dev/null || \
+		{ rm -rf $(ASAN_BUILD); mkdir -p $(ASAN_BUILD); echo '$(CC) $(SAN_FLAGS)' >$(ASAN_BUILD)/.san-flags; }
+	$(MAKE) BUILD=$(ASAN_BUILD) OPT='-O1 -g' CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' \
+		$(ASAN_BUILD)/spawnlab $(ASAN_BUILD)/pdspawn-check
+	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn
+	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
+	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
+		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c
+	rm -rf $(SAN_LOGS) && mkdir -m 1777 -p $(SAN_LOGS)
+	$(SAN_ENV) $(ASAN_BUILD)/probe-asan --out $(ASAN_BUILD)/probe-asan.out --exit 3 9</dev/null; test $$? = 3
+	$(SAN_ENV) SPAWNLAB_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q tests $(PYTEST_FLAGS); rc=$$?; \
+	if ls $(SAN_LOGS) | grep -q .; then cat $(SAN_LOGS)/*; echo "check-asan: sanitizer reports above"; exit 1; fi; \
+	exit $$rc
+
+# check-valgrind: a representative subset under memcheck, the driver
+# process itself.  Its forks (sandbox init, spawner) are silenced: they
+# _exit with their buffers in use (reported as definite leaks), valgrind's
+# exit code would change their status, and it misreads mount(NULL type);
+# check-asan covers them.  The probe is not traced (static; probe-asan
+# covers it).  A distinct --error-exitcode: `run` exits 1 when a case fails.
+VG_LOGS  = $(abspath $(BUILD))/vg-logs
+VALGRIND = valgrind --quiet --error-exitcode=99 --trace-children=no --child-silent-after-fork=yes \
+	   --leak-check=full --errors-for-leak-kinds=definite --log-file=$(VG_LOGS)/vg.%p
+check-valgrind: all
+	@scripts/ensure-debs valgrind
+	rm -rf $(VG_LOGS) $(BUILD)/vg-run && mkdir -p $(VG_LOGS)
+	$(VALGRIND) $(BUILD)/spawnlab list >/dev/null
+	$(VALGRIND) $(BUILD)/spawnlab check
+	$(VALGRIND) $(BUILD)/spawnlab backends
+	$(VALGRIND) $(BUILD)/spawnlab features >/dev/null
+	$(VALGRIND) $(BUILD)/spawnlab run exec --backend fork,pdspawn --out $(BUILD)/vg-run; test $$? -le 1
+	@# Errors are "==PID==" lines; "--PID--" lines are valgrind's own notes
+	@# (it has no wrapper for pidfd_open, so pdspawn is unavailable under it).
+	@if grep -qE '^==[0-9]+== ' $(VG_LOGS)/*; then cat $(VG_LOGS)/*; echo "check-valgrind: errors above"; exit 1; fi
+	@echo "check-valgrind: clean ($$(ls $(VG_LOGS) | wc -l) processes checked)"
+# ---- end reliability --------------------------------------------------------
+
+# ---- libc (issue 10): glibc and musl side by side ---------------------------
+# libc-diff: build both, run the whole suite with each, compare the two
+# result.json files (scripts/diff) and show how each libc's backends create
+# the child (scripts/trace under strace -f).  Outputs in $(LIBC_DIFF_OUT).
+MUSL_BUILD    ?= build-musl
+LIBC_DIFF_OUT ?= reports/runs/libc-diff
+.PHONY: libc-diff trace
+libc-diff:
+	$(MAKE) BUILD=$(BUILD) all
+	$(MAKE) LIBC=musl BUILD=$(MUSL_BUILD) all
+	@scripts/ensure-debs strace
+	rm -rf $(LIBC_DIFF_OUT) && mkdir -p $(LIBC_DIFF_OUT)
+	-$(BUILD)/spawnlab run --probe $(BUILD)/probe --out $(LIBC_DIFF_OUT)/glibc $(RUNFLAGS) >$(LIBC_DIFF_OUT)/glibc.txt
+	-$(MUSL_BUILD)/spawnlab run --probe $(MUSL_BUILD)/probe --out $(LIBC_DIFF_OUT)/musl $(RUNFLAGS) >$(LIBC_DIFF_OUT)/musl.txt
+	@tail -n 3 $(LIBC_DIFF_OUT)/glibc.txt $(LIBC_DIFF_OUT)/musl.txt
+	-scripts/diff $(LIBC_DIFF_OUT)/glibc/result.json $(LIBC_DIFF_OUT)/musl/result.json
+	scripts/trace --build $(BUILD) --out $(LIBC_DIFF_OUT)/trace-glibc
+	scripts/trace --build $(MUSL_BUILD) --out $(LIBC_DIFF_OUT)/trace-musl
+
+# trace: how each backend of this build creates its child, under strace -f.
+trace: all
+	@scripts/ensure-debs strace
+	scripts/trace --build $(BUILD) $(TRACEFLAGS)
+# ---- end libc ---------------------------------------------------------------
+
+# ---- kernel regression runs in a VM (issue 12) ------------------------------
+# vm-run KERNEL=IMAGE: the suite inside qemu on that kernel (KVM when it
+# works, software emulation otherwise); vm-run-debian: on Debian's packaged
+# kernel, unpacked into $(BUILD)/vm without installing it; kernel-diff: the
+# host suite and the Debian-kernel suite, diffed.  VMFLAGS: patterns and
+# vm-run options (default: the whole suite).
+VM_DEBS  := qemu-system-x86 busybox-static file
+VM_OUT   ?= reports/runs/kernel-diff
+.PHONY: vm-run vm-run-debian kernel-diff
+vm-run:
+	@[ -n "$(KERNEL)" ] || { echo "usage: make vm-run KERNEL=/path/to/bzImage [VMFLAGS='exec']" >&2; exit 2; }
+	@scripts/ensure-debs $(VM_DEBS)
+	scripts/vm-run $(KERNEL) --build $(abspath $(BUILD))/vm-static $(VMFLAGS)
+
+vm-run-debian:
+	@scripts/ensure-debs $(VM_DEBS)
+	scripts/vm-run $$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel) --build $(abspath $(BUILD))/vm-static $(VMFLAGS)
+
+kernel-diff: all
+	@scripts/ensure-debs $(VM_DEBS) python3-jsonschema
+	rm -rf $(VM_OUT) && mkdir -p $(VM_OUT)
+	-$(BUILD)/spawnlab run --probe $(BUILD)/probe --out $(VM_OUT)/host $(VMFLAGS) > $(VM_OUT)/host.txt
+	@tail -n 3 $(VM_OUT)/host.txt
+	-scripts/vm-run $$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel) --build $(abspath $(BUILD))/vm-static \
+		--out $(VM_OUT)/vm $(VMFLAGS) > $(VM_OUT)/vm.txt
+	@tail -n 3 $(VM_OUT)/vm.txt
+	-scripts/diff $(VM_OUT)/host/result.json $(VM_OUT)/vm/result.json
+# ---- end VM ----------------------------------------------------------------
+
+# --- fuzzing (issue 7, issue 9 item 2): fuzz/build.sh builds each target
+# three ways into $(BUILD)/fuzz: libFuzzer with ASan+UBSan (NAME), AFL++
+# persistent mode when afl-clang-fast is installed (NAME-afl), and an
+# engine-less replay build with $(CC) (NAME-replay).  `make fuzz-smoke`
+# runs each libFuzzer target briefly and replays the seed corpora; `make
+# fuzz-run FUZZ_SECONDS=60` runs each target on each engine.  Fuzzers run
+# in their own pid namespace (unshare, as root) so nothing outlives them.
+FUZZ_OUT     := $(BUILD)/fuzz
+FUZZ_TARGETS := clone_flags fd_combo case_parse
+FUZZ_RUNS    ?= 20000
+FUZZ_SECONDS ?= 60
+FUZZ_SANDBOX := $(shell command -v unshare >/dev/null && [ "$$(id -u)" = 0 ] && echo unshare --pid --fork --kill-child --mount-proc)
+FUZZ_ENV     := SPAWNLAB_PROBE=$(abspath $(BUILD))/probe SPAWNLAB_FINDINGS=$(abspath reports/findings)
+.PHONY: fuzz fuzz-smoke fuzz-run
+fuzz: $(BUILD)/probe
+	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-replay CC=$(CC) CFLAGS='-O1 -g' \
+	  LIB_FUZZING_ENGINE=fuzz/replay_main.c SUFFIX=-replay fuzz/build.sh
+	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-libfuzzer CC=clang \
+	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined' \
+	  LIB_FUZZING_ENGINE=-fsanitize=fuzzer fuzz/build.sh
+	if command -v afl-clang-fast >/dev/null; then \
+	  OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-afl CC=afl-clang-fast CFLAGS='-O1 -g' AFL_QUIET=1 \
+	    LIB_FUZZING_ENGINE=fuzz/afl_main.c SUFFIX=-afl fuzz/build.sh; \
+	else echo "fuzz: afl-clang-fast not installed (apt-get install afl++): no AFL++ builds"; fi
+
+fuzz-smoke: fuzz
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_OUT)/work/$$t; \
+	  echo "== $$t: libFuzzer -runs=$(FUZZ_RUNS)"; \
+	  $(FUZZ_ENV) $(FUZZ_SANDBOX) $(FUZZ_OUT)/$$t -runs=$(FUZZ_RUNS) -max_total_time=30 -timeout=10 \
+	    -dict=fuzz/$$t.dict $(FUZZ_OUT)/work/$$t $(FUZZ_OUT)/seeds/$$t 2>&1 | \
+	    grep -E '^(#[0-9]+ +DONE|Done|FINDING|==[0-9]+==ERROR)' || exit 1; \
+	  echo "== $$t: replay of the seeds"; \
+	  $(FUZZ_ENV) $(FUZZ_OUT)/$$t-replay $(FUZZ_OUT)/seeds/$$t || exit 1; done
+
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_OUT)/work/$$t; \
+	  echo "== $$t: libFuzzer $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_ENV) $(FUZZ_SANDBOX) $(FUZZ_OUT)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	    -dict=fuzz/$$t.dict $(FUZZ_OUT)/work/$$t $(FUZZ_OUT)/seeds/$$t 2>&1 | \
+	    grep -E '^(#[0-9]+ +DONE|Done|FINDING|==[0-9]+==ERROR)'; \
+	  if [ -x $(FUZZ_OUT)/$$t-afl ]; then echo "== $$t: AFL++ $(FUZZ_SECONDS)s"; \
+	    $(FUZZ_ENV) AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
+	    $(FUZZ_SANDBOX) afl-fuzz -V $(FUZZ_SECONDS) -i $(FUZZ_OUT)/seeds/$$t -o $(FUZZ_OUT)/afl-$$t \
+	      -x fuzz/$$t.dict -- $(FUZZ_OUT)/$$t-afl >/dev/null 2>&1; \
+	    grep -E 'execs_per_sec|execs_done|saved_crashes' $(FUZZ_OUT)/afl-$$t/default/fuzzer_stats; fi; done
+# --- end fuzzing

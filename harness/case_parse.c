@@ -745,7 +745,8 @@ static int parse_text(const char *path, char *text, size_t len, struct case_list
 	}
 	if (r == 0 && cur) {
 		r = finish_case(&p, cur, out);
-		cur = NULL;
+		if (r == 0)
+			cur = NULL; /* owned by OUT now; on failure freed below */
 	}
 	if (r == 0 && ncases == 0) {
 		p.line = p.line ? p.line : 1;

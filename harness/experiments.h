@@ -25,6 +25,77 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	  {"budget_ms", ARG_INT, 0, "10000", NULL}},                                                          \
 	 exp_spawn_bench}
 
+/* libc-level experiments (experiment_libc.c). */
+int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_libc_system(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_libc_popen(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENTS_LIBC                                                                                      \
+	{"libc_spawn",                                                                                        \
+	 "posix_spawn called directly with file actions and SETSIGDEF/SETSIGMASK attributes",                 \
+	 {{"program", ARG_CHOICE, 0, "probe", "probe|missing|noexec"},                                        \
+	  {"actions", ARG_CHOICE, 0, "none",                                                                  \
+	   "none|open_missing|dup2_badfd|dup2_then_close|close_then_dup2"},                                   \
+	  {"sigdef", ARG_SIG, 0, NULL, NULL},                                                                 \
+	  {"sigmask", ARG_SIG, 0, NULL, NULL}},                                                               \
+	 exp_libc_spawn},                                                                                     \
+	{"libc_system",                                                                                       \
+	 "system() of a shell that copies the caller's signal state, then execs the probe",                   \
+	 {{0}},                                                                                               \
+	 exp_libc_system},                                                                                    \
+	{"libc_popen",                                                                                        \
+	 "an open popen() stream's fd in a second popen() child and in a backend's child",                    \
+	 {{"mode", ARG_CHOICE, 0, "r", "r|re"}},                                                              \
+	 exp_libc_popen},                                                                                     \
+	{"libc_spawn_signals",                                                                                \
+	 "spawn COUNT children while a thread signals the process group: where the caller's handler ran",     \
+	 {{"count", ARG_INT, 0, "200", NULL}},                                                                \
+	 exp_libc_spawn_signals}
+
+int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_PIDWRAP                                                                                    \
+	{"pidwrap",                                                                                           \
+	 "force a pid to come round again in a private pid namespace; what a stale pid or pidfd reaches",    \
+	 {{"scenario", ARG_CHOICE, 1, NULL,                                                                   \
+	   "wrap|zombie|stale_kill|pidfd_open_race|waitpid_stale|proc_stale|pdspawn_api"},                   \
+	  {"pid_max", ARG_INT, 0, "400", NULL},                                                               \
+	  {"method", ARG_CHOICE, 0, "auto", "auto|pid_max|ns_last_pid|set_tid"}},                            \
+	 exp_pidwrap}
+
+int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_FD_RACE                                                                                    \
+	{"fd_race",                                                                                           \
+	 "helper threads create fds while SPAWNS children are spawned; count the children that caught one",   \
+	 {{"spawns", ARG_INT, 0, "10000", NULL},                                                              \
+	  {"threads", ARG_INT, 0, "2", NULL},                                                                 \
+	  {"mode", ARG_CHOICE, 0, "nonatomic", "nonatomic|atomic|plain"},                                    \
+	  {"create", ARG_CHOICE, 0, "open", "open|pipe|socket"}},                                            \
+	 exp_fd_race}
+
+/* SIGCHLD coalescing (experiment_sigchld.c, sigchld_*.c). */
+extern const char sc_method_names[];
+int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_SIGCHLD                                                                                    \
+	{"sigchld",                                                                                           \
+	 "CHILDREN exit (barrier, staggered, busy parent): what one notification method tells the parent",    \
+	 {{"children", ARG_INT, 0, "10", NULL},                                                               \
+	  {"pattern", ARG_CHOICE, 0, "barrier", "barrier|staggered|busy"},                                   \
+	  {"method", ARG_CHOICE, 1, NULL, sc_method_names},                                                   \
+	  {"child", ARG_CHOICE, 0, "direct", "direct|exec"},                                                 \
+	  {"step_us", ARG_INT, 0, "100", NULL}},                                                              \
+	 exp_sigchld}
+
+/* The EINTR interruption matrix (experiment_eintr.c, eintr_*.c). */
+extern const char eintr_call_names[];
+int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_EINTR                                                                                      \
+	{"eintr",                                                                                             \
+	 "a process blocked in CALL (verified in /proc) is interrupted per MODE; what the call returns",      \
+	 {{"call", ARG_CHOICE, 1, NULL, eintr_call_names},                                                    \
+	  {"mode", ARG_CHOICE, 1, NULL, "handler|restart|stopcont|sigchld"},                                 \
+	  {"parent", ARG_CHOICE, 0, "auto", "auto|classic|descriptor"}},                                     \
+	 exp_eintr}
+
 /* Helpers for experiments (experiment_util.c). */
 /* Sort and summarise microsecond samples into num.<prefix>_{min,median,p99,max,iqr,mean}_us. */
 void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t n);
