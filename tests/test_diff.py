@@ -51,8 +51,8 @@ def test_identical_results_report_nothing(real):
         assert "no differences beyond the noise band" in p.stdout and "REGRESSION" not in p.stdout
     rc, d = as_json(src, src, "--all-numbers", "--noise", "0")
     assert rc == 0
-    assert (d["environment"], d["outcomes"], d["numbers"], d["cases_added"], d["cases_removed"],
-            d["regressions"]) == ([], [], [], [], [], 0)
+    assert (d["environment"], d["outcomes"], d["numbers"], d["unstable"], d["cases_added"],
+            d["cases_removed"], d["regressions"]) == ([], [], [], [], [], [], 0)
 
 
 def test_planted_regression_is_found_and_fails(real, tmp_path):
@@ -109,24 +109,49 @@ def test_environment_difference_comes_first(real, tmp_path):
 
 
 def test_numbers_beyond_the_noise_band_only(real, tmp_path):
-    src, doc = real
+    """Plain numbers use --noise; timing medians and minima the wider
+    --timing-noise (a symmetric factor); ignored keys never show."""
+    _, doc = real
     i, j = next((i, j) for i, c in enumerate(doc["cases"]) for j, u in enumerate(c["backends"])
                 if u["numbers"].get("reaped_median_us"))
+    doc = copy.deepcopy(doc)  # a tight spread, so that the medians are compared
+    for k in ("reaped_iqr_us", "call_iqr_us"):
+        doc["cases"][i]["backends"][j]["numbers"][k] = 0
+    src = write(tmp_path, "a.json", doc)
     moved = copy.deepcopy(doc)
     n = moved["cases"][i]["backends"][j]["numbers"]
     base = n["reaped_median_us"]
-    n["reaped_median_us"] = base * 2
-    n["reaped_min_us"] = n["reaped_min_us"] * 1.1  # inside the default 20% band
+    n["reaped_median_us"] = base * 10  # beyond the default factor of 5
+    n["reaped_min_us"] = n["reaped_min_us"] * 2  # inside it
+    n["reaped_p99_us"] = n["reaped_p99_us"] * 100  # ignored by default
+    n["spawns"] = n["spawns"] * 1.5  # a plain count: beyond the default 20%
     b = write(tmp_path, "b.json", moved)
     rc, d = as_json(src, b)
     assert rc == 0  # numbers inform; they do not fail the run
-    assert [(x["key"], x["change_pct"]) for x in d["numbers"]] == [("num.reaped_median_us", 100.0)]
-    rc, d = as_json(src, b, "--noise", "5")
-    assert sorted(x["key"] for x in d["numbers"]) == ["num.reaped_median_us", "num.reaped_min_us"]
-    rc, d = as_json(src, b, "--floor", str(base * 2))
+    assert sorted((x["key"], x["change_pct"]) for x in d["numbers"]) == [
+        ("num.reaped_median_us", 900.0), ("num.spawns", 50.0)]
+    rc, d = as_json(src, b, "--timing-noise", "50")
+    assert sorted(x["key"] for x in d["numbers"]) == ["num.reaped_median_us", "num.reaped_min_us", "num.spawns"]
+    rc, d = as_json(src, b, "--noise", "60")
+    assert [x["key"] for x in d["numbers"]] == ["num.reaped_median_us"]
+    rc, d = as_json(src, b, "--all-numbers")
+    assert "num.reaped_p99_us" in [x["key"] for x in d["numbers"]]
+    rc, d = as_json(src, b, "--floor", str(base * 10))
     assert d["numbers"] == []
-    rc, d = as_json(src, b, "--ignore", "num.reaped_*")
+    rc, d = as_json(src, b, "--ignore", "num.reaped_*", "--ignore", "num.spawns")
     assert d["numbers"] == []
+    # A number falling tenfold is as far from its reference as one rising so.
+    n["reaped_median_us"] = base / 10
+    rc, d = as_json(src, write(tmp_path, "c.json", moved))
+    assert ("num.reaped_median_us", -90.0) in [(x["key"], x["change_pct"]) for x in d["numbers"]]
+    # A median whose IQR exceeds it (a loaded machine) is set aside, and said so.
+    n["reaped_iqr_us"] = base
+    rc, d = as_json(src, write(tmp_path, "d.json", moved))
+    assert "num.reaped_median_us" not in [x["key"] for x in d["numbers"]]
+    assert {"case": doc["cases"][i]["id"], "backend": doc["cases"][i]["backends"][j]["backend"],
+            "key": "num.reaped_median_us"} in d["unstable"]
+    p = diff(src, tmp_path / "d.json")
+    assert "not compared:" in p.stdout and "IQR exceeds the median" in p.stdout
 
 
 def test_bad_input_exits_2(real, tmp_path):
@@ -142,3 +167,28 @@ def test_bad_input_exits_2(real, tmp_path):
 def test_help():
     p = subprocess.run(["/usr/bin/python3", str(DIFF), "--help"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and "--noise" in p.stdout and "Exit status" in p.stdout
+
+
+def test_known_findings_xfail_and_xpass(real, tmp_path):
+    """xfail to fail regresses; fail to xfail does not; xpass is listed as a
+    change without failing the diff."""
+    src, doc = real
+    i, j = passing_unit(doc)
+    cid, be = doc["cases"][i]["id"], doc["cases"][i]["backends"][j]["backend"]
+
+    def variant(outcome):
+        d = copy.deepcopy(doc)
+        d["cases"][i]["backends"][j].update(outcome=outcome, reason=f"planted {outcome}")
+        d["cases"][i].update(outcome=outcome, finding="planted finding" if outcome.startswith("x") else None)
+        return write(tmp_path, f"{outcome}.json", d)
+
+    xfail, fail, xpass = variant("xfail"), variant("fail"), variant("xpass")
+    rc, d = as_json(xfail, fail)
+    assert rc == 1 and d["outcomes"][0]["change"] == "xfail to fail" and d["outcomes"][0]["regression"]
+    rc, d = as_json(fail, xfail)
+    assert rc == 0 and d["outcomes"][0]["b"] == "xfail" and not d["outcomes"][0]["regression"]
+    rc, d = as_json(xfail, xpass)
+    assert rc == 0 and [(o["case"], o["backend"], o["b"]) for o in d["outcomes"]] == [(cid, be, "xpass")]
+    assert "no longer reproduces" in d["outcomes"][0]["change"]
+    p = diff(xfail, xpass)
+    assert p.returncode == 0 and f"{cid} {be}: xfail to xpass" in p.stdout

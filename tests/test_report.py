@@ -231,3 +231,44 @@ def test_opens_in_headless_chromium(rendered, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "Semantics matrix" in p.stdout and "<svg" in p.stdout
+
+
+def test_count_measure_and_known_findings(real, tmp_path):
+    """A `count` cell counts the units that report the key (closed when the
+    probe ran but listed no such fd); a case with a finding is listed at the
+    top with its xfail, and the matrix marks its cell."""
+    src, doc = real
+    d = copy.deepcopy(doc)
+    case = next(c for c in d["cases"] if c["id"] == "exec/plain_fd_inherited")
+    ran = [u for u in case["backends"] if u["outcome"] == "pass"]
+    assert ran, "no backend ran exec/plain_fd_inherited"
+    ran[0]["observation"]["fd.10"] = "closed"  # as if this backend closed it
+    finding = next(c for c in d["cases"] if c["id"] == "exec/exec_enoent")
+    unit = next(u for u in finding["backends"] if u["outcome"] == "pass")
+    unit.update(outcome="xfail", reason="planted: line 3: want 0, got ENOENT")
+    finding.update(finding="planted finding: the machine disagrees", outcome="xfail")
+    d["summary"]["xfail"] = 1
+    spec = {"rows": [
+        {"property": "fds", "measures": [{"cases": "exec/plain_fd_inherited", "count": "fd.10", "not": ["closed"],
+                                          "absent": "closed", "absent_if": "fds",
+                                          "template": "inherited: {n} of {m}"}]},
+        {"property": "enoent", "measures": [{"cases": "exec/exec_enoent", "outcomes": True}]}]}
+    (tmp_path / "m.json").write_text(json.dumps(spec))
+    (tmp_path / "r.json").write_text(json.dumps(d))
+    p = report(tmp_path / "r.json", "--out", tmp_path, "--matrix", tmp_path / "m.json")
+    assert p.returncode == 0, p.stderr
+    fds, enoent = [r[1:] for r in matrix_table(parse(tmp_path / "report.html"))["rows"][1:]]
+    col = {b: i for i, b in enumerate(doc["run"]["backends"])}
+    for u in case["backends"]:
+        cell = fds[col[u["backend"]]]
+        if u["outcome"] != "pass":
+            assert not cell.startswith("inherited"), cell
+            continue
+        held = u["observation"].get("fd.10", "closed" if "fds" in u["observation"] else None) != "closed"
+        assert cell.startswith(f"inherited: {int(held)} of 1"), cell
+    assert enoent[col[unit["backend"]]].startswith("1 xfail (known finding)")
+    md = (tmp_path / "report.md").read_text()
+    html_text = (tmp_path / "report.html").read_text()
+    for text in (md, html_text):
+        assert "Known findings" in text and "planted finding: the machine disagrees" in text
+        assert text.index("Known findings") < text.index("Semantics matrix")

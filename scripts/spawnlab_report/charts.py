@@ -9,7 +9,8 @@ matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 OUTCOME_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#6a1b9a",
-                   "skip": "#9e9e9e", "absent": "#ffffff"}
+                   "skip": "#9e9e9e", "absent": "#ffffff",
+                   "xfail": "#ef6c00", "xpass": "#1565c0"}
 
 
 def _svg(fig, salt):
@@ -46,16 +47,25 @@ def bars(salt, title, backends, series, unit=""):
     return _svg(fig, salt)
 
 
-def grid(salt, title, backends, ids, rows):
+def _dark(colour):
+    r, g, b = (int(colour[k:k + 2], 16) for k in (1, 3, 5))
+    return 0.299 * r + 0.587 * g + 0.114 * b < 140
+
+
+def grid(salt, title, backends, ids, rows, palette=None):
     """Coloured grid: cases down, backends across; a cell's colour is its
-    unit's outcome, its text the outcome or the value the chart names."""
+    unit's outcome, its text the outcome or the value the chart names.  With
+    a PALETTE (value text -> colour) a passing unit is coloured by its value,
+    so the grid shows what happened; other outcomes keep their colour."""
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(backends) + 3), 0.4 * len(ids) + 1.2))
     for i, row in enumerate(rows):
         for j, (text, state, _) in enumerate(row):
             colour = OUTCOME_COLOURS.get(state, "#ffffff")
+            if palette and state == "pass" and text in palette:
+                colour = palette[text]
             ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white"))
             ax.text(j + 0.5, i + 0.5, text or "not run", ha="center", va="center", fontsize=7,
-                    color="black" if state in ("absent", "skip") else "white")
+                    color="white" if _dark(colour) else "black")
     ax.set_xlim(0, len(backends))
     ax.set_ylim(len(ids), 0)
     ax.set_xticks([j + 0.5 for j in range(len(backends))])
@@ -70,7 +80,7 @@ def grid(salt, title, backends, ids, rows):
     return _svg(fig, salt)
 
 
-def lines(salt, title, series, xlabel, ylabel):
+def lines(salt, title, series, xlabel, ylabel, xlog=2, ylog=False):
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for name, pts in series.items():
         style = "--" if name.startswith("floor") else "-"
@@ -78,7 +88,9 @@ def lines(salt, title, series, xlabel, ylabel):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if all(p[0] > 0 for pts in series.values() for p in pts):
-        ax.set_xscale("log", base=2)
+        ax.set_xscale("log", base=2 if xlog == 2 else 10)
+    if ylog and all(p[1] > 0 for pts in series.values() for p in pts):
+        ax.set_yscale("log")
     ax.set_title(title, fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))

@@ -4,8 +4,10 @@ A row is a property; its cell for a backend comes from the first of the
 row's `measures` that has data for that backend.  A measure names cases (id
 globs) and either a `template` filled from the unit's numbers and
 observation (see result.render), or `"outcomes": true` for a count of the
-units' outcomes.  A cell with no data says "not measured"; a skipped unit
-says why.  Nothing is computed that the file does not ask for."""
+units' outcomes, or `"count": KEY` for how many of the units that report
+KEY have a value not in `not` (or in `in`), as {n} of {m} in the template.
+A cell with no data says "not measured"; a skipped unit says why.  Nothing is computed that the file does not ask for."""
+import fnmatch
 import json
 import statistics
 
@@ -27,11 +29,23 @@ def load_spec(path):
             if "cases" not in m or not ("template" in m or m.get("outcomes")):
                 raise R.InputError(f"{path}: row {row['property']!r}: each measure needs "
                                    "\"cases\" and a \"template\" or \"outcomes\": true")
+            if "count" in m and ("template" not in m or ("not" in m) == ("in" in m)):
+                raise R.InputError(f"{path}: row {row['property']!r}: a \"count\" measure needs "
+                                   "a \"template\" and one of \"not\" or \"in\"")
     return spec
 
 
 def _cell(text, state, cases, title=""):
     return {"text": text, "state": state, "cases": cases, "title": title}
+
+
+def _state(outcomes):
+    """A cell's colour: failed beats a known finding beats measured."""
+    if any(o in ("fail", "error") for o in outcomes):
+        return "fail"
+    if any(o in ("xfail", "xpass") for o in outcomes):
+        return "finding"
+    return "measured"
 
 
 def _outcome_cell(units):
@@ -40,9 +54,29 @@ def _outcome_cell(units):
     if counts["skip"] == len(units):
         return _cell("skip", "skip", ids, units[0][1]["reason"])
     text = ", ".join(f"{n} {o}" for o, n in counts.items() if n)
-    bad = [f"{c['id']}: {u['reason']}" for c, u in units if u["outcome"] in ("fail", "error")]
-    state = "fail" if bad else "measured"
-    return _cell(text, state, ids, "\n".join(bad))
+    bad = [f"{c['id']}: {u['outcome']}: {u['reason']}" for c, u in units
+           if u["outcome"] in ("fail", "error", "xfail", "xpass")]
+    return _cell(text, _state([u["outcome"] for _, u in units]), ids, "\n".join(bad))
+
+
+def _count_cell(m, units):
+    """{n} of {m}: units whose m["count"] value is (not) in the list; units
+    that were skipped, broke or lack the key are not counted at all."""
+    key, hits, seen = m["count"], [], []
+    for c, u in units:
+        v = R.lookup(u, key)
+        if v is None and "absent" in m and R.lookup(u, m.get("absent_if", "probe.version")) is not None:
+            v = m["absent"]  # the probe ran and did not list the key: e.g. fd closed
+        if u["outcome"] in ("skip", "error") or v is None:
+            continue
+        seen.append((c, u))
+        if (v not in m["not"]) if "not" in m else (v in m["in"]):
+            hits.append(c["id"])
+    if not seen:
+        return None
+    text = m["template"].replace("{n}", str(len(hits))).replace("{m}", str(len(seen)))
+    title = f"{key} counted in: " + (", ".join(hits) if hits else "none")
+    return _cell(text, _state([u["outcome"] for _, u in seen]), [c["id"] for c, _ in seen], title)
 
 
 def _measure(doc, m, backend):
@@ -50,10 +84,18 @@ def _measure(doc, m, backend):
     cases = R.match_cases(doc, m["cases"])
     units = [(c, R.unit(c, backend)) for c in cases]
     units = [(c, u) for c, u in units if u is not None]
+    if units and not any(R.applies(u) for _, u in units):
+        return None, "n/a"
+    units = [(c, u) for c, u in units if R.applies(u)]
     if not units:
         return None, None
     if m.get("outcomes"):
         return _outcome_cell(units), None
+    if "count" in m:
+        c = _count_cell(m, units)
+        if c is not None:
+            return c, None
+        return None, next(((c, u) for c, u in units if u["outcome"] in ("skip", "error")), None)
     skipped = None
     for c, u in units:
         text = R.render(m["template"], u)
@@ -65,22 +107,27 @@ def _measure(doc, m, backend):
                 skipped = (c, u)
             continue
         text = m.get("map", {}).get(text, text)
-        state = "fail" if u["outcome"] in ("fail", "error") else "measured"
+        state = _state([u["outcome"]])
         title = f"{c['id']}: {u['outcome']}" + (f": {u['reason']}" if u["reason"] else "")
         return _cell(text, state, [c["id"]], title), None
     return None, skipped
 
 
 def cell(doc, row, backend):
-    skipped = None
+    skipped, na = None, False
     for m in row["measures"]:
         c, s = _measure(doc, m, backend)
-        if c is not None:
+        if c is not None and not (c["state"] == "skip" and skipped):
             return c
-        skipped = skipped or s
+        if s == "n/a":
+            na = True
+        elif c is None:
+            skipped = skipped or s
     if skipped:
         c, u = skipped
         return _cell(u["outcome"], u["outcome"], [c["id"]], u["reason"] or "")
+    if na:
+        return _cell("n/a", "absent", [], "the cases behind this row are not for this backend")
     return _cell("not measured", "absent", [], "no case in this result measures it")
 
 
@@ -127,40 +174,74 @@ def bars_data(doc, chart, backends):
     return series
 
 
+def _grid_cell(u, value):
+    if u is None:
+        return ("", "absent", None)
+    if not R.applies(u):
+        return ("n/a", "absent", None)
+    if value == "outcome" or u["outcome"] == "skip":
+        return (u["outcome"], u["outcome"], None)
+    text = R.render(value, u)
+    n = R.as_number(text) if text is not None else None
+    return (text if text is not None else "n/a", u["outcome"], n)
+
+
+def _grid_cases(doc, chart):
+    skip = chart.get("exclude", [])
+    return [c for c in R.match_cases(doc, chart["cases"])
+            if not any(fnmatch.fnmatchcase(c["id"], p) for p in skip)]
+
+
+def pivot_data(doc, chart):
+    """(columns, row labels, cells) for a grid with `pivot`: BACKEND: a case
+    id NAME_SUFFIX becomes row NAME, column SUFFIX, of that backend's units
+    (the EINTR matrix: call x mode)."""
+    cols, ids, cells = [], [], {}
+    for c in _grid_cases(doc, chart):
+        name, _, col = c["id"].split("/", 1)[1].rpartition("_")
+        if not name:
+            continue
+        cols += [col] if col not in cols else []
+        ids += [name] if name not in ids else []
+        cells[(name, col)] = _grid_cell(R.unit(c, chart["pivot"]), chart.get("value", "outcome"))
+    rows = [[cells.get((i, col), ("", "absent", None)) for col in cols] for i in ids]
+    return cols, ids, rows
+
+
 def grid_data(doc, chart, backends):
     """(case ids, [[(text, state, number) per backend] per case]) for a grid."""
     ids, rows = [], []
     value = chart.get("value", "outcome")
-    for c in R.match_cases(doc, chart["cases"]):
+    for c in _grid_cases(doc, chart):
         row = []
         for b in backends:
             u = R.unit(c, b)
-            if u is None:
-                row.append(("", "absent", None))
-            elif value == "outcome" or u["outcome"] == "skip":
-                row.append((u["outcome"], u["outcome"], None))
-            else:
-                text = R.render(value, u)
-                n = R.as_number(text) if text is not None else None
-                row.append((text if text is not None else "n/a", u["outcome"], n))
+            row.append(_grid_cell(u, value))
         ids.append(c["id"])
         rows.append(row)
     return ids, rows
 
 
 def lines_data(doc, chart, backends):
-    """{backend: [(x, y), ...]} sorted by x, for a `lines` chart; the optional
-    `floor` key becomes its own series."""
+    """{series: [(x, y), ...]} sorted by x, for a `lines` chart: one series
+    per backend, or per value of the chart's `series` key (with the backend
+    added when several ran); the optional `floor` key becomes its own series."""
     out, floors = {}, {}
+    ran = {u["backend"] for c in R.match_cases(doc, chart["cases"]) for u in c["backends"]
+           if u["outcome"] != "skip"}
     for c in R.match_cases(doc, chart["cases"]):
         for b in backends:
             u = R.unit(c, b)
-            if u is None:
+            if u is None or u["outcome"] == "skip":
                 continue
             x = R.as_number(R.lookup(u, chart["x"]))
             y = R.as_number(R.lookup(u, chart["y"]))
+            name = b
+            if chart.get("series"):
+                name = R.lookup(u, chart["series"]) or "?"
+                name = f"{b}: {name}" if len(ran) > 1 else name
             if x is not None and y is not None:
-                out.setdefault(b, []).append((x, y))
+                out.setdefault(name, []).append((x, y))
             f = R.as_number(R.lookup(u, chart["floor"])) if chart.get("floor") else None
             if x is not None and f is not None:
                 floors.setdefault(x, []).append(f)

@@ -19,7 +19,7 @@ def _skips(doc):
     groups = {}
     for c in doc["cases"]:
         for u in c["backends"]:
-            if u["outcome"] == "skip":
+            if u["outcome"] == "skip" and R.applies(u):
                 groups.setdefault((u["backend"], u["reason"]), []).append(c["id"])
     return [(b, r, ids) for (b, r), ids in groups.items()]
 
@@ -32,8 +32,11 @@ def _families(doc, backends):
             cells = []
             for b in backends:
                 u = R.unit(c, b)
-                cells.append({"outcome": u["outcome"], "reason": u["reason"] or ""} if u
-                             else {"outcome": "", "reason": "not selected"})
+                if u is not None and not R.applies(u):
+                    cells.append({"outcome": "", "reason": u["reason"]})  # shown as a dash
+                else:
+                    cells.append({"outcome": u["outcome"], "reason": u["reason"] or ""} if u
+                                 else {"outcome": "", "reason": "not selected"})
             rows.append({"case": c, "anchor": anchor(c["id"]), "cells": cells})
             keys = []
             for u in c["backends"]:
@@ -58,14 +61,19 @@ def _charts(doc, spec, backends):
             series = M.bars_data(doc, ch, backends)
             if series:
                 svg = C.bars(f"c{i}", title, backends, series, ch.get("unit", ""))
+        elif kind == "grid" and ch.get("pivot"):
+            cols, ids, rows = M.pivot_data(doc, ch)
+            if ids:
+                svg = C.grid(f"c{i}", title, cols, ids, rows, ch.get("palette"))
         elif kind == "grid":
             ids, rows = M.grid_data(doc, ch, backends)
             if ids:
-                svg = C.grid(f"c{i}", title, backends, ids, rows)
+                svg = C.grid(f"c{i}", title, backends, ids, rows, ch.get("palette"))
         elif kind == "lines":
             series = M.lines_data(doc, ch, backends)
             if series:
-                svg = C.lines(f"c{i}", title, series, ch.get("xlabel", ch["x"]), ch.get("ylabel", ch["y"]))
+                svg = C.lines(f"c{i}", title, series, ch.get("xlabel", ch["x"]), ch.get("ylabel", ch["y"]),
+                              xlog=ch.get("xlog", 2), ylog=ch.get("ylog", False))
         else:
             raise R.InputError(f"matrix chart {title!r}: unknown type {kind!r} (bars, grid, lines)")
         cases = ch["cases"] if isinstance(ch["cases"], list) else [ch["cases"]]
@@ -79,9 +87,17 @@ def context(doc, spec, src):
     rows = M.matrix(doc, spec, backends)
     failures = [(c["id"], u["backend"], u["outcome"], u["reason"])
                 for c in doc["cases"] for u in c["backends"] if u["outcome"] in ("fail", "error")]
+    # Known findings (the machine disagrees with the case's source): listed
+    # first, with what each backend showed this time.
+    findings = [{"case": c, "anchor": anchor(c["id"]),
+                 "units": [(u["backend"], u["outcome"], u["reason"] or "") for u in c["backends"]
+                           if u["outcome"] != "skip"]}
+                for c in doc["cases"] if c.get("finding")]
     return {"doc": doc, "env": doc["environment"], "run": doc["run"], "summary": doc["summary"],
             "src": str(src), "backends": backends, "avail": avail, "matrix": rows,
             "families": _families(doc, backends), "skips": _skips(doc), "failures": failures,
+            "findings": findings,
+            "not_for_backend": sum(1 for c in doc["cases"] for u in c["backends"] if not R.applies(u)),
             "anchor": anchor}
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "reports" / "result.schema.json"
-OUTCOMES = ("pass", "fail", "skip", "error")
+# xfail: a case's known finding reproduced; xpass: it no longer does.
+OUTCOMES = ("pass", "fail", "skip", "error", "xfail", "xpass")
 
 
 class InputError(Exception):
@@ -59,6 +60,12 @@ def unit(case, backend):
         if u["backend"] == backend:
             return u
     return None
+
+
+def applies(u):
+    """False for a unit skipped only because the case names other backends
+    (cases' `backends` line): it says nothing about this backend."""
+    return not (u["outcome"] == "skip" and (u["reason"] or "").startswith("backend not in this case"))
 
 
 def match_cases(doc, patterns):
