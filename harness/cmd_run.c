@@ -30,6 +30,18 @@ static void on_stop(int sig)
 	sandbox_interrupt(); /* wakes the running unit's wait: it is killed at once */
 }
 
+static int names_explicit(const struct case_list *cl, const struct sl_case *c, const char *pat)
+{
+	size_t fl = strlen(c->family);
+	size_t lit = strcspn(pat, "*?[");
+	if (lit > fl + 1 && (pat[fl] == '/' || pat[fl] == '.'))
+		return 1; /* the id, or a glob naming something inside the family */
+	for (size_t i = 0; i < cl->n; i++)
+		if (strcmp(cl->v[i]->family, c->family) == 0 && !cl->v[i]->explicit_only)
+			return 0;
+	return 1; /* a family of explicit cases only */
+}
+
 enum outcome case_outcome(const struct case_run *cr)
 {
 	int any_fail = 0, any_error = 0, all_skip = 1, any_xfail = 0, any_xpass = 0;
@@ -248,10 +260,13 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < cl.n; i++) {
-		/* Explicit cases (benchmarks) run only when a pattern names them. */
+		/* Explicit cases (benchmarks, long races) run only when a pattern
+		 * names them: by id, by a glob that reaches into the family
+		 * (fd/race_*), or by a family that has nothing else (bench). */
 		int ok = r.npatterns == 0 && !cl.v[i]->explicit_only;
 		for (int p = 0; p < r.npatterns && !ok; p++)
-			ok = case_matches(cl.v[i]->id, r.patterns[p]);
+			ok = case_matches(cl.v[i]->id, r.patterns[p]) &&
+			     (!cl.v[i]->explicit_only || names_explicit(&cl, cl.v[i], r.patterns[p]));
 		if (ok)
 			r.cr[r.n++].c = cl.v[i];
 	}
