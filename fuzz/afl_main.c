@@ -5,6 +5,7 @@
  * opens). */
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h> /* read(), used by __AFL_FUZZ_TESTCASE_LEN */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));

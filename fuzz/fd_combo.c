@@ -37,6 +37,9 @@
 #define WIN_LO 3
 #define WIN_HI 64
 #define WAIT_MS 5000
+/* A wrong return value or fd state in the spawner is not a case: set-up
+ * steps fail or succeed, the case language cannot expect their results. */
+#define NO_CASE_OP "not expressible as a case: the case language cannot expect a set-up call's return value or the spawner's own fd table; replay the .bin"
 
 extern char **environ;
 
@@ -215,6 +218,85 @@ static void fdset_str(const unsigned char s[FDM_N], char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
+/* The program as set-up steps of the case language (cases/README.md), one
+ * line per call that succeeded in the kernel, with the fd numbers the
+ * kernel chose, so `spawnlab run` rebuilds the same table.  Failed calls
+ * change nothing and are left out. */
+static char steps[4096];
+static size_t nsteps;
+
+static const char *const fdmake_call[FOP_COUNT] = {
+	[FOP_OPEN] = "open",   [FOP_PIPE2] = "pipe2",	       [FOP_SOCKETPAIR] = "socketpair",
+	[FOP_EVENTFD] = "eventfd", [FOP_MEMFD] = "memfd_create", [FOP_EPOLL] = "epoll_create1",
+	[FOP_PIDFD_OPEN] = "pidfd_open",
+};
+
+static void add_step(const struct fd_op *op, int got, int second)
+{
+	char l[160];
+	const char *yn[2] = {"no", "yes"};
+	l[0] = 0;
+	if (got < 0)
+		return;
+	switch (op->code) {
+	case FOP_OPEN: case FOP_PIPE2: case FOP_SOCKETPAIR: case FOP_EVENTFD: case FOP_MEMFD: case FOP_EPOLL:
+	case FOP_PIDFD_OPEN: {
+		/* pidfd_open(2): "The close-on-exec flag is set on the file descriptor" */
+		int ce = op->code == FOP_PIDFD_OPEN ? 1 : op->cloexec;
+		int n = snprintf(l, sizeof l, "setup   fdmake call=%s fd=%d cloexec=%s", fdmake_call[op->code], got, yn[ce]);
+		if (second >= 0)
+			snprintf(l + n, sizeof l - (size_t)n, " fd2=%d", second);
+		break;
+	}
+	case FOP_DUP: snprintf(l, sizeof l, "setup   dup from=%d to=%d", op->a, got); break;
+	case FOP_DUP2:
+		if (op->a != op->b) /* dup2(fd, fd) changes nothing */
+			snprintf(l, sizeof l, "setup   dup from=%d to=%d", op->a, op->b);
+		break;
+	case FOP_DUP3:
+		snprintf(l, sizeof l, "setup   dup from=%d to=%d cloexec=%s", op->a, op->b, yn[!!(op->flags & O_CLOEXEC)]);
+		break;
+	case FOP_DUPFD: snprintf(l, sizeof l, "setup   dup from=%d to=%d cloexec=%s", op->a, got, yn[op->cloexec]); break;
+	case FOP_SETFD: snprintf(l, sizeof l, "setup   fdflag fd=%d cloexec=%s", op->a, yn[!!(op->flags & FD_CLOEXEC)]); break;
+	case FOP_FIOCLEX: snprintf(l, sizeof l, "setup   fdflag fd=%d cloexec=yes", op->a); break;
+	case FOP_FIONCLEX: snprintf(l, sizeof l, "setup   fdflag fd=%d cloexec=no", op->a); break;
+	case FOP_CLOSE: snprintf(l, sizeof l, "setup   close fd=%d", op->a); break;
+	case FOP_CLOSE_RANGE:
+		snprintf(l, sizeof l, "setup   closerange first=%d last=%d flags=%s", op->a, op->b,
+			 op->flags & CLOSE_RANGE_CLOEXEC ? "cloexec" : "none");
+		break;
+	case FOP_COUNT: break;
+	}
+	if (l[0] && nsteps + strlen(l) + 2 < sizeof steps)
+		nsteps += (size_t)snprintf(steps + nsteps, sizeof steps - nsteps, "%s\n", l);
+}
+
+/* One case for BE's child: the program, the map, and the model's fds.  The
+ * spawner starts with 0, 1 and 2 only (and pdspawn adds them to its map), so
+ * the expected set is those and the program's own fds. */
+static void case_text(char *buf, size_t len, const char *key, const struct backend *be, const struct fd_map *map,
+		      int nmap, const unsigned char want[FDM_N])
+{
+	char m[64] = "", w[512] = "0,1,2";
+	size_t o = 0, wo = strlen(w);
+	for (int i = 0; i < nmap; i++)
+		o += (size_t)snprintf(m + o, sizeof m - o, "%s%d:%d", i ? "," : " map=", map[i].src, map[i].dst);
+	for (int fd = 3; fd < FDM_N && wo + 8 < sizeof w; fd++)
+		if (want[fd] && !baseline[fd])
+			wo += (size_t)snprintf(w + wo, sizeof w - wo, ",%d", fd);
+	snprintf(buf, len,
+		 "# Written by fuzz/fd_combo for the finding %s (reports/findings/%s.json).\n"
+		 "# The expectation is the model's (fuzz/model_fd.c); the run found otherwise.\n"
+		 "case    %s\n"
+		 "desc    fd_combo finding: the %s child's fds after this program differ from the model\n"
+		 "source  execve(2): fds without FD_CLOEXEC stay open; fcntl(2), dup(2), close_range(2)\n"
+		 "source  fuzz/model_fd.c (model_fd_child)\n"
+		 "backends %s\n%s"
+		 "spawn  %s\n"
+		 "expect  fds = %s\n",
+		 key, key, key, be->name, be->name, steps, m, w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	if (!navail)
@@ -228,9 +310,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	uint8_t mapb[6];
 	for (int i = 0; i < 6; i++)
 		mapb[i] = fz_u8(&f);
-	char detail[4096], sig[128], prog[512];
+	char detail[4096], sig[128], prog[512], ctext[8192], key[160];
 	size_t plen = 0;
 	prog[0] = 0;
+	nsteps = 0;
+	steps[0] = 0;
 	for (int n = 0; n < MAX_OPS && fz_more(&f); n++) {
 		struct fd_op op;
 		if (!decode_op(&f, &m, &op))
@@ -238,6 +322,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		int msec, ksec;
 		int want = model_fd_apply(&m, &op, &msec);
 		int got = kernel_op(&op, &ksec);
+		add_step(&op, got, ksec);
 		if (plen < sizeof prog - 64)
 			plen += (size_t)snprintf(prog + plen, sizeof prog - plen, "%s(%d,%d,%#x,%d)=%d ",
 						 fd_op_names[op.code], op.a, op.b, op.flags, op.cloexec, got);
@@ -246,7 +331,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 				 want < 0 ? errno_name(-want) : "fd", got < 0 ? errno_name(-got) : "fd");
 			snprintf(detail, sizeof detail, "%s: model %d/%d, kernel %d/%d; program %s", fd_op_names[op.code],
 				 want, msec, got, ksec, prog);
-			fuzz_finding(TARGET, sig, data, len, detail);
+			fuzz_finding_case(TARGET, sig, data, len, detail, NULL, NO_CASE_OP);
 			snapshot(&m); /* go on from what the kernel has */
 			cleanup();
 			return 0;
@@ -258,7 +343,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		int k = fl < 0 ? FD_CLOSED : (fl & FD_CLOEXEC) ? FD_OPEN_CLOEXEC : FD_OPEN;
 		if (k != m.st[fd]) {
 			snprintf(detail, sizeof detail, "fd %d: model state %d, kernel %d; program %s", fd, m.st[fd], k, prog);
-			fuzz_finding(TARGET, "table", data, len, detail);
+			fuzz_finding_case(TARGET, "table", data, len, detail, NULL, NO_CASE_OP);
 			cleanup();
 			return 0;
 		}
@@ -285,7 +370,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if (spawn_probe(be[i], map, nmap, got[i], why, sizeof why) < 0) {
 			snprintf(detail, sizeof detail, "%s; program %s", why, prog);
 			snprintf(sig, sizeof sig, "spawn-%s", be[i]->name);
-			fuzz_finding(TARGET, sig, data, len, detail);
+			snprintf(key, sizeof key, "%s-%s", TARGET, sig);
+			case_text(ctext, sizeof ctext, key, be[i], map, nmap, want[i]);
+			fuzz_finding_case(TARGET, sig, data, len, detail, ctext, NULL);
 			continue;
 		}
 		if (getenv("SPAWNLAB_FUZZ_VERBOSE")) {
@@ -299,9 +386,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			fdset_str(want[i], ws, sizeof ws);
 			fdset_str(got[i], gs, sizeof gs);
 			snprintf(sig, sizeof sig, "inherit-%s", be[i]->name);
+			snprintf(key, sizeof key, "%s-%s", TARGET, sig);
+			case_text(ctext, sizeof ctext, key, be[i], map, nmap, want[i]);
 			snprintf(detail, sizeof detail, "%s child fds: model %s, kernel %s; map %d entries; program %s",
 				 be[i]->name, ws, gs, nmap, prog);
-			fuzz_finding(TARGET, sig, data, len, detail);
+			fuzz_finding_case(TARGET, sig, data, len, detail, ctext, NULL);
 		}
 	}
 	cleanup();

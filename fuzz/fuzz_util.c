@@ -89,6 +89,27 @@ static int write_all(const char *path, const uint8_t *d, size_t n)
 
 void fuzz_finding(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail)
 {
+	fuzz_finding_case(target, sig, data, len, detail, NULL,
+			  "this kind of finding has no translation to the case language: replay the .bin");
+}
+
+/* DIR/cases/TARGET/KEY.case, the folders made as needed; 0 or -1. */
+static int write_case(const char *dir, const char *target, const char *key, const char *text, char *path,
+		      size_t plen)
+{
+	snprintf(path, plen, "%s/cases", dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(path, plen, "%s/cases/%s", dir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -1;
+	snprintf(path, plen, "%s/cases/%s/%s.case", dir, target, key);
+	return write_all(path, (const uint8_t *)text, strlen(text));
+}
+
+void fuzz_finding_case(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail,
+		       const char *case_text, const char *no_case)
+{
 	fuzz_findings++;
 	char key[256];
 	snprintf(key, sizeof key, "%s-%s", target, sig);
@@ -118,7 +139,19 @@ void fuzz_finding(const char *target, const char *sig, const uint8_t *data, size
 			json_str(f, detail);
 			fprintf(f, ",\n  \"reproducer\": ");
 			json_str(f, key);
-			fprintf(f, ",\n  \"replay\": \"build/fuzz/%s-replay %s/%s.bin\"\n}\n", target, dir, key);
+			fprintf(f, ",\n  \"replay\": \"build/fuzz/%s-replay %s/%s.bin\"", target, dir, key);
+			char cpath[PATH_MAX];
+			if (case_text && write_case(dir, target, key, case_text, cpath, sizeof cpath) == 0) {
+				fprintf(f, ",\n  \"case\": ");
+				json_str(f, cpath);
+				fprintf(f, ",\n  \"replay_case\": \"build/spawnlab run --cases %s/cases %s\"", dir, target);
+			} else {
+				if (case_text)
+					fprintf(stderr, "fuzz: cannot write %s: %s\n", cpath, strerror(errno));
+				fprintf(f, ",\n  \"case\": null,\n  \"no_case\": ");
+				json_str(f, case_text ? "the case file could not be written" : no_case ? no_case : "");
+			}
+			fprintf(f, "\n}\n");
 			if (fclose(f) != 0)
 				fprintf(stderr, "fuzz: write %s: %s\n", path, strerror(errno));
 		}

@@ -32,6 +32,14 @@ extern unsigned long fuzz_findings;
  * else it returns and the run goes on counting. */
 void fuzz_finding(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail);
 
+/* fuzz_finding with a reproducer in the case language: CASE_TEXT (one
+ * case named after the finding) goes to DIR/cases/TARGET/TARGET-SIG.case,
+ * which `spawnlab run --cases DIR/cases TARGET` replays.  CASE_TEXT NULL:
+ * the finding cannot be expressed as a case; NO_CASE says why, in the
+ * JSON ("case": null, "no_case": ...), and the .bin stays the reproducer. */
+void fuzz_finding_case(const char *target, const char *sig, const uint8_t *data, size_t len, const char *detail,
+		       const char *case_text, const char *no_case);
+
 /* Something the harness could not do (not the kernel's fault): printed
  * once per message, counted, never a finding. */
 void fuzz_note(const char *target, const char *msg);

@@ -132,9 +132,15 @@ int model_clone3(const struct clone_req *r, const struct clone_env *e, int pid_i
 	if (r->size > SL_CLONE_ARGS_SIZE_VER2 && r->tail_nonzero)
 		return *why = "non-zero bytes past the kernel's clone_args", E2BIG;
 	/* A field the size does not cover reads as zero: set_tid is at
-	 * offset 64, set_tid_size at 72 (include/uapi/linux/sched.h). */
-	uint64_t sts = r->size >= 80 ? r->set_tid_size : 0;
-	int stnull = r->size >= 72 ? r->set_tid_null : 1;
+	 * offset 64, set_tid_size at 72 (include/uapi/linux/sched.h).  A size
+	 * that covers part of a field copies those bytes as they are
+	 * (copy_struct_from_user): set_tid_size (< 256 here) lives in its
+	 * first byte, so any size > 72 carries it; a size of 65..71 carries
+	 * the low bytes of the set_tid pointer, which the model does not know. */
+	uint64_t sts = r->size > 72 ? r->set_tid_size : 0;
+	if (r->size > 64 && r->size < 72 && !r->set_tid_null)
+		return *why = "size covers part of the set_tid pointer", MODEL_UNKNOWN;
+	int stnull = r->size > 64 ? r->set_tid_null : 1;
 	if (sts > M_MAX_PID_NS_LEVEL)
 		return *why = "set_tid_size > MAX_PID_NS_LEVEL", EINVAL;
 	if (stnull && sts > 0)
@@ -178,7 +184,7 @@ int clone_legacy_applies(const struct clone_req *r)
 	       !(r->size > SL_CLONE_ARGS_SIZE_VER2 && r->tail_nonzero) && !(f & ~M_LEGACY) &&
 	       !(f & (M_DETACHED | M_CSIGNAL)) && r->exit_signal <= M_NSIG &&
 	       !((f & (CLONE_THREAD | CLONE_PARENT)) && r->exit_signal) && !(r->stack_size_only && !(f & CLONE_VM)) &&
-	       (r->size < 72 || r->set_tid_null) && (r->size < 80 || !r->set_tid_size) &&
+	       (r->size <= 64 || r->set_tid_null) && (r->size <= 72 || !r->set_tid_size) &&
 	       (!HAS(f, CLONE_PIDFD | CLONE_PARENT_SETTID) || r->pidfd_is_parent_tid || r->pidfd_null);
 }
 

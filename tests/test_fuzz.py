@@ -4,6 +4,7 @@ Seeds must give no finding; a committed finding must still reproduce (or
 its kernel was fixed: then the finding file should go)."""
 import glob
 import os
+import re
 import subprocess
 
 import pytest
@@ -51,3 +52,29 @@ def test_committed_findings_reproduce(replay, target, tmp_path):
     r = run(replay, target, found, tmp_path)
     assert r.returncode == 3, r.stdout + r.stderr[-3000:]
 
+
+
+def test_bare_loop_reports_a_rate(tmp_path):
+    """fuzz/bare_loop.c, the reference rate `make fuzz` prints: it must
+    really clone, exit and reap (a count above zero, a finite rate)."""
+    exe = tmp_path / 'bare_loop'
+    subprocess.run(['gcc', '-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-o', str(exe),
+                    os.path.join(ROOT, 'fuzz/bare_loop.c')], check=True, timeout=120)
+    r = subprocess.run([str(exe), '0.2'], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    m = re.match(r'bare clone3\+exit\+waitid: (\d+)/s \((\d+) in ([0-9.]+) s\)', r.stdout)
+    assert m, r.stdout
+    assert int(m.group(2)) > 0 and int(m.group(1)) > 0
+
+
+def test_committed_case_reproducers_still_fail(tmp_path):
+    """A committed finding's .case holds the model's expectation, so it
+    fails while the difference exists (a pass means: fixed, drop it)."""
+    cases = os.path.join(ROOT, 'reports/findings/cases')
+    build = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
+    if not glob.glob(os.path.join(cases, '*', '*.case')):
+        pytest.skip('no committed case reproducer')
+    for fam in sorted(os.listdir(cases)):
+        r = subprocess.run([os.path.join(build, 'spawnlab'), 'run', '--out', str(tmp_path / fam), '--cases', cases, fam],
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode != 0 and ' 0 passed' in r.stdout, r.stdout[-3000:]

@@ -1,0 +1,161 @@
+#!/bin/sh
+# fuzz/run.sh MODE: runs the targets that fuzz/build.sh built into $OUT.
+#   run       each target on each engine (libFuzzer; AFL++ when NAME-afl was
+#             built) for $FUZZ_SECONDS; prints a table of executions, exec/s
+#             and findings next to the bare clone3+exit+waitid rate
+#             (bare_loop) measured in the same run.  Exit 1 on a crash.
+#   smoke     each target on libFuzzer for at most $FUZZ_RUNS inputs or
+#             $SMOKE_SECONDS, then a replay of its seeds; exit 1 on a crash
+#             or a finding (CI).
+#   parallel  AFL++ with $JOBS instances per target (-M main, -S sec<k>),
+#             syncing through one folder, for $FUZZ_SECONDS.
+# Every fuzzer runs in its own pid namespace (unshare --pid --fork
+# --kill-child, as root): when it ends, whatever it started is killed.
+# Environment: OUT (required), FUZZ_TARGETS, FUZZ_SECONDS (60), FUZZ_RUNS
+# (20000), SMOKE_SECONDS (15), JOBS (2), SPAWNLAB_PROBE, SPAWNLAB_FINDINGS.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=${1:?usage: run.sh run|smoke|parallel}
+OUT=${OUT:?set OUT}
+TARGETS=${FUZZ_TARGETS:-clone_flags fd_combo case_parse}
+SECS=${FUZZ_SECONDS:-60}
+RUNS=${FUZZ_RUNS:-20000}
+SMOKE=${SMOKE_SECONDS:-15}
+JOBS=${JOBS:-2}
+FINDINGS=${SPAWNLAB_FINDINGS:-$ROOT/reports/findings}
+export SPAWNLAB_FINDINGS="$FINDINGS"
+# afl-fuzz: no UI, no CPU binding (other work shares the machine), and the
+# host's core_pattern is not ours to change.
+export AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
+export AFL_QUIET=1
+
+SANDBOX=
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	# no --mount-proc: the host's /proc keeps NSpid complete, which
+	# clone_flags reads for its pid namespace level
+	SANDBOX="unshare --pid --fork --kill-child"
+else
+	echo "run.sh: not root: fuzzers run without their own pid namespace" >&2
+fi
+LOGS=$OUT/logs
+mkdir -p "$LOGS" "$FINDINGS"
+
+# findings written since MARK for target T
+new_findings() {
+	find "$FINDINGS" -maxdepth 1 -name "$1-*.json" -newer "$2" 2>/dev/null | wc -l
+}
+
+libfuzzer() { # target seconds runs findings-marker -> "execs exec/s status"
+	t=$1
+	mkdir -p "$OUT/work/$t"
+	# shellcheck disable=SC2086
+	timeout -k 5 $(($2 + 60)) $SANDBOX "$OUT/$t" -max_total_time="$2" -runs="$3" -timeout=10 \
+		-print_final_stats=1 -dict="$OUT/$t.dict" "$OUT/work/$t" "$OUT/seeds/$t" >"$LOGS/$t-libfuzzer.log" 2>&1
+	rc=$?
+	grep -E '^(FINDING|fuzz )' "$LOGS/$t-libfuzzer.log" | sort -u >&2
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$t-libfuzzer.log" | tail -n 1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$LOGS/$t-libfuzzer.log" | tail -n 1)
+	st=ok
+	[ "$rc" = 0 ] || st="crash(rc=$rc,see $LOGS/$t-libfuzzer.log)"
+	echo "${execs:-?} ${rate:-?} $st"
+}
+
+afl() { # target seconds -> "execs exec/s status"
+	t=$1
+	rm -rf "$OUT/afl-$t"
+	# shellcheck disable=SC2086
+	timeout -k 5 $(($2 + 60)) $SANDBOX afl-fuzz -V "$2" -i "$OUT/seeds/$t" -o "$OUT/afl-$t" \
+		-x "$OUT/$t.dict" -- "$OUT/$t-afl" >"$LOGS/$t-afl.log" 2>&1
+	rc=$?
+	s=$OUT/afl-$t/default/fuzzer_stats
+	execs=$(sed -n 's/^execs_done *: *//p' "$s" 2>/dev/null)
+	rate=$(sed -n 's/^execs_per_sec *: *//p' "$s" 2>/dev/null)
+	crashes=$(sed -n 's/^saved_crashes *: *//p' "$s" 2>/dev/null)
+	st=ok
+	if [ "$rc" != 0 ]; then
+		st="failed(rc=$rc,see $LOGS/$t-afl.log)"
+	elif [ "${crashes:-0}" != 0 ]; then
+		st="crashes=$crashes(in $OUT/afl-$t/default/crashes)"
+	fi
+	echo "${execs:-?} ${rate:-?} $st"
+}
+
+case $MODE in
+run)
+	bare=$("$OUT/bare_loop" 2)
+	bad=0
+	rows=
+	for t in $TARGETS; do
+		for e in libfuzzer afl; do
+			[ $e = afl ] && { [ -x "$OUT/$t-afl" ] && command -v afl-fuzz >/dev/null || continue; }
+			mark=$LOGS/.mark-$t-$e
+			: >"$mark"
+			echo "== $t: $e ${SECS}s" >&2
+			if [ $e = libfuzzer ]; then r=$(libfuzzer "$t" "$SECS" -1); else r=$(afl "$t" "$SECS"); fi
+			# shellcheck disable=SC2086 # the three words of the result
+			set -- $r
+			case $3 in ok) ;; *) bad=1 ;; esac
+			rows="$rows$(printf '%-12s %-10s %10s %9s %8s  %s' "$t" "$e" "$1" "$2" "$(new_findings "$t" "$mark")" "$3")
+"
+		done
+	done
+	echo "== ${SECS}s per target and engine; $bare"
+	printf '%-12s %-10s %10s %9s %8s  %s\n' target engine execs exec/s findings status
+	printf '%s' "$rows"
+	echo "findings (JSON + reproducers): $FINDINGS"
+	exit $bad
+	;;
+smoke)
+	bad=0
+	for t in $TARGETS; do
+		mark=$LOGS/.mark-$t-smoke
+		: >"$mark"
+		echo "== $t: libFuzzer, at most $RUNS inputs or ${SMOKE}s"
+		# shellcheck disable=SC2046 # the three words of the result
+		set -- $(libfuzzer "$t" "$SMOKE" "$RUNS")
+		n=$(new_findings "$t" "$mark")
+		echo "$t: $1 executions, $2 exec/s, $n findings, $3"
+		[ "$3" = ok ] && [ "$n" = 0 ] || bad=1
+		echo "== $t: replay of the seeds"
+		"$OUT/$t-replay" "$OUT/seeds/$t" || bad=1
+	done
+	exit $bad
+	;;
+parallel)
+	command -v afl-fuzz >/dev/null || { echo "run.sh: afl-fuzz not installed (apt-get install afl++)" >&2; exit 1; }
+	for t in $TARGETS; do
+		[ -x "$OUT/$t-afl" ] || continue
+		sync=$OUT/afl-parallel-$t
+		rm -rf "$sync"
+		echo "== $t: AFL++ x$JOBS (-M main, -S sec1..) ${SECS}s, sync dir $sync"
+		# One pid namespace for the whole campaign: its init is this sh;
+		# when it returns, the kernel kills every instance left.
+		# shellcheck disable=SC2016,SC2086
+		timeout -k 5 $((SECS + 90)) $SANDBOX sh -c '
+			t=$1 secs=$2 jobs=$3 out=$4 sync=$5
+			afl-fuzz -M main -V "$secs" -i "$out/seeds/$t" -o "$sync" -x "$out/$t.dict" -- "$out/$t-afl" \
+				>"$out/logs/$t-par-main.log" 2>&1 &
+			k=1
+			while [ "$k" -lt "$jobs" ]; do
+				afl-fuzz -S "sec$k" -V "$secs" -i "$out/seeds/$t" -o "$sync" -x "$out/$t.dict" -- "$out/$t-afl" \
+					>"$out/logs/$t-par-sec$k.log" 2>&1 &
+				k=$((k + 1))
+			done
+			wait' sh "$t" "$SECS" "$JOBS" "$OUT" "$sync"
+		total=0
+		for s in "$sync"/*/fuzzer_stats; do
+			[ -f "$s" ] || continue
+			n=$(sed -n 's/^execs_done *: *//p' "$s")
+			r=$(sed -n 's/^execs_per_sec *: *//p' "$s")
+			c=$(sed -n 's/^saved_crashes *: *//p' "$s")
+			echo "$t $(basename "$(dirname "$s")"): $n executions, $r exec/s, $c crashes"
+			total=$((total + n))
+		done
+		echo "$t: $total executions in all instances"
+	done
+	;;
+*)
+	echo "usage: run.sh run|smoke|parallel" >&2
+	exit 2
+	;;
+esac
