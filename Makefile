@@ -191,6 +191,11 @@ trace: all
 # vm-run options (default: the whole suite).
 VM_DEBS  := qemu-system-x86 busybox-static file
 VM_OUT   ?= reports/runs/kernel-diff
+# kernel-diff's default: every family but cost (latency under software
+# emulation means nothing), SIGCHLD load only at 10 children (emulation runs
+# the 10,000-child cases for far too long).  KDIFF_CASES= to choose.
+KDIFF_CASES ?= exec fd eintr pidwrap libc 'sigchld/*_10'
+KDIFF_FLAGS ?= $(KDIFF_CASES) --timeout 1800
 .PHONY: vm-run vm-run-debian kernel-diff
 vm-run:
 	@[ -n "$(KERNEL)" ] || { echo "usage: make vm-run KERNEL=/path/to/bzImage [VMFLAGS='exec']" >&2; exit 2; }
@@ -204,10 +209,10 @@ vm-run-debian:
 kernel-diff: all
 	@scripts/ensure-debs $(VM_DEBS) python3-jsonschema
 	rm -rf $(VM_OUT) && mkdir -p $(VM_OUT)
-	-$(BUILD)/spawnlab run --probe $(BUILD)/probe --out $(VM_OUT)/host $(VMFLAGS) > $(VM_OUT)/host.txt
+	-$(BUILD)/spawnlab run --probe $(BUILD)/probe --out $(VM_OUT)/host $(KDIFF_CASES) > $(VM_OUT)/host.txt
 	@tail -n 3 $(VM_OUT)/host.txt
 	-scripts/vm-run $$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel) --build $(abspath $(BUILD))/vm-static \
-		--out $(VM_OUT)/vm $(VMFLAGS) > $(VM_OUT)/vm.txt
+		--out $(VM_OUT)/vm $(KDIFF_FLAGS) > $(VM_OUT)/vm.txt
 	@tail -n 3 $(VM_OUT)/vm.txt
 	-scripts/diff $(VM_OUT)/host/result.json $(VM_OUT)/vm/result.json
 # ---- end VM ----------------------------------------------------------------
@@ -215,18 +220,25 @@ kernel-diff: all
 # --- fuzzing (issue 7, issue 9 item 2): fuzz/build.sh builds each target
 # three ways into $(BUILD)/fuzz: libFuzzer with ASan+UBSan (NAME), AFL++
 # persistent mode when afl-clang-fast is installed (NAME-afl), and an
-# engine-less replay build with $(CC) (NAME-replay).  `make fuzz-smoke`
-# runs each libFuzzer target briefly and replays the seed corpora; `make
-# fuzz-run FUZZ_SECONDS=60` runs each target on each engine.  Fuzzers run
-# in their own pid namespace (unshare, as root) so nothing outlives them.
+# engine-less replay build with $(CC) (NAME-replay); plus bare_loop, the
+# bare clone3+exit+waitid rate.  fuzz/run.sh runs them (fuzz/README.md):
+#   make fuzz-build                   build only
+#   make fuzz FUZZ_SECONDS=60         each target on each engine; exec/s,
+#                                     findings, next to the bare loop rate
+#   make fuzz-smoke                   CI: short libFuzzer runs + seed replay;
+#                                     fails on a crash or a finding
+#   make fuzz-parallel JOBS=N         AFL++ -M main + N-1 -S, one sync dir
+# Fuzzers run in their own pid namespace (unshare, as root) so nothing
+# outlives them.
 FUZZ_OUT     := $(BUILD)/fuzz
-FUZZ_TARGETS := clone_flags fd_combo case_parse
+FUZZ_TARGETS ?= clone_flags fd_combo case_parse
 FUZZ_RUNS    ?= 20000
 FUZZ_SECONDS ?= 60
-FUZZ_SANDBOX := $(shell command -v unshare >/dev/null && [ "$$(id -u)" = 0 ] && echo unshare --pid --fork --kill-child --mount-proc)
-FUZZ_ENV     := SPAWNLAB_PROBE=$(abspath $(BUILD))/probe SPAWNLAB_FINDINGS=$(abspath reports/findings)
-.PHONY: fuzz fuzz-smoke fuzz-run
-fuzz: $(BUILD)/probe
+JOBS         ?= 2
+FUZZ_ENV     := OUT=$(FUZZ_OUT) FUZZ_TARGETS='$(FUZZ_TARGETS)' FUZZ_RUNS=$(FUZZ_RUNS) \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) SPAWNLAB_PROBE=$(abspath $(BUILD))/probe
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-parallel
+fuzz-build: $(BUILD)/probe
 	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-replay CC=$(CC) CFLAGS='-O1 -g' \
 	  LIB_FUZZING_ENGINE=fuzz/replay_main.c SUFFIX=-replay fuzz/build.sh
 	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-libfuzzer CC=clang \
@@ -236,25 +248,30 @@ fuzz: $(BUILD)/probe
 	  OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-afl CC=afl-clang-fast CFLAGS='-O1 -g' AFL_QUIET=1 \
 	    LIB_FUZZING_ENGINE=fuzz/afl_main.c SUFFIX=-afl fuzz/build.sh; \
 	else echo "fuzz: afl-clang-fast not installed (apt-get install afl++): no AFL++ builds"; fi
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $(FUZZ_OUT)/bare_loop fuzz/bare_loop.c
 
-fuzz-smoke: fuzz
-	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_OUT)/work/$$t; \
-	  echo "== $$t: libFuzzer -runs=$(FUZZ_RUNS)"; \
-	  $(FUZZ_ENV) $(FUZZ_SANDBOX) $(FUZZ_OUT)/$$t -runs=$(FUZZ_RUNS) -max_total_time=30 -timeout=10 \
-	    -dict=fuzz/$$t.dict $(FUZZ_OUT)/work/$$t $(FUZZ_OUT)/seeds/$$t 2>&1 | \
-	    grep -E '^(#[0-9]+ +DONE|Done|FINDING|==[0-9]+==ERROR)' || exit 1; \
-	  echo "== $$t: replay of the seeds"; \
-	  $(FUZZ_ENV) $(FUZZ_OUT)/$$t-replay $(FUZZ_OUT)/seeds/$$t || exit 1; done
+fuzz: fuzz-build
+	$(FUZZ_ENV) fuzz/run.sh run
 
-fuzz-run: fuzz
-	@for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_OUT)/work/$$t; \
-	  echo "== $$t: libFuzzer $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_ENV) $(FUZZ_SANDBOX) $(FUZZ_OUT)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
-	    -dict=fuzz/$$t.dict $(FUZZ_OUT)/work/$$t $(FUZZ_OUT)/seeds/$$t 2>&1 | \
-	    grep -E '^(#[0-9]+ +DONE|Done|FINDING|==[0-9]+==ERROR)'; \
-	  if [ -x $(FUZZ_OUT)/$$t-afl ]; then echo "== $$t: AFL++ $(FUZZ_SECONDS)s"; \
-	    $(FUZZ_ENV) AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-	    $(FUZZ_SANDBOX) afl-fuzz -V $(FUZZ_SECONDS) -i $(FUZZ_OUT)/seeds/$$t -o $(FUZZ_OUT)/afl-$$t \
-	      -x fuzz/$$t.dict -- $(FUZZ_OUT)/$$t-afl >/dev/null 2>&1; \
-	    grep -E 'execs_per_sec|execs_done|saved_crashes' $(FUZZ_OUT)/afl-$$t/default/fuzzer_stats; fi; done
+fuzz-smoke: fuzz-build
+	$(FUZZ_ENV) SPAWNLAB_FINDINGS=$(abspath $(FUZZ_OUT))/smoke-findings fuzz/run.sh smoke
+
+fuzz-parallel: fuzz-build
+	$(FUZZ_ENV) fuzz/run.sh parallel
 # --- end fuzzing
+
+# ---- diff against a baseline (issue 8) --------------------------------------
+# Runs the default suite (RUN_OUT as for `make run`), then scripts/diff from
+# BASELINE (default: the newest reports/baselines/*.json, by version sort of
+# the name) to this run.  Exit status: scripts/diff's (1 when something
+# regressed).  DIFFFLAGS: e.g. --noise 50, --format markdown.
+.PHONY: diff-baseline
+diff-baseline: all
+	@base="$${BASELINE:-$$(ls reports/baselines/*.json 2>/dev/null | sort -V | tail -n 1)}"; \
+	[ -n "$$base" ] || { echo "diff-baseline: no reports/baselines/*.json" >&2; exit 2; }; \
+	out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
+	$(BUILD)/spawnlab run --probe $(BUILD)/probe --out "$$out" $(RUNFLAGS) >/dev/null; \
+	[ -f "$$out/result.json" ] || { echo "diff-baseline: the run wrote no $$out/result.json" >&2; exit 2; }; \
+	scripts/ensure-debs python3-jsonschema && \
+	echo "diff-baseline: $$base -> $$out/result.json" && \
+	$(PYTHON) scripts/diff $(DIFFFLAGS) "$$base" "$$out/result.json"
