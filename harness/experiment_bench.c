@@ -204,9 +204,10 @@ static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int
 	return 0;
 }
 
+/* The nearest-rank median, as exp_summarise reports it (V is sorted). */
 static double median_of(double *v, size_t n)
 {
-	return n ? v[n / 2] : 0; /* exp_summarise has sorted V */
+	return n ? v[(n + 1) / 2 - 1] : 0;
 }
 
 int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
