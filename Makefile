@@ -119,6 +119,10 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-f
 SAN_LOGS    = $(abspath $(ASAN_BUILD))/san-logs
 SAN_ENV     = ASAN_OPTIONS=detect_leaks=1:exitcode=86:log_path=$(SAN_LOGS)/asan \
 	      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan
+# A real report; ASan's "ignoring requested __asan_handle_no_return"
+# warning is not one: CLONE_VM children (pdspawn's, the sigchld
+# experiment's) run on stacks ASan does not know, and warns when they exit.
+SAN_REAL    := ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)
 .PHONY: check-asan check-valgrind
 check-asan: deps
 	@echo '$(CC) $(SAN_FLAGS)' | cmp -s - $(ASAN_BUILD)/.san-flags 2>/dev/null || \
@@ -132,7 +136,9 @@ check-asan: deps
 	rm -rf $(SAN_LOGS) && mkdir -m 1777 -p $(SAN_LOGS)
 	$(SAN_ENV) $(ASAN_BUILD)/probe-asan --out $(ASAN_BUILD)/probe-asan.out --exit 3 9</dev/null; test $$? = 3
 	$(SAN_ENV) SPAWNLAB_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q $(ASAN_TESTS) $(PYTEST_FLAGS); rc=$$?; \
-	if ls $(SAN_LOGS) | grep -q .; then cat $(SAN_LOGS)/*; echo "check-asan: sanitizer reports above"; exit 1; fi; \
+	if grep -lE '$(SAN_REAL)' $(SAN_LOGS)/* 2>/dev/null | grep -q .; then \
+		cat $$(grep -lE '$(SAN_REAL)' $(SAN_LOGS)/*); echo "check-asan: sanitizer reports above"; exit 1; fi; \
+	n=$$(ls $(SAN_LOGS) | wc -l); [ $$n -eq 0 ] || echo "check-asan: $$n logs with warnings only (such as ASan's stack-switch warning for CLONE_VM children), no report"; \
 	exit $$rc
 
 # check-valgrind: a representative subset under memcheck, the driver
