@@ -100,12 +100,15 @@ static char *default_out_dir(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-	char *runs = path_beside_exe("../reports/runs");
+	/* reports/ beside the build is the repository's; runs/ under it is
+	 * not tracked and is created by mkdir_p when the run starts. */
+	char *reports = path_beside_exe("../reports"), *runs;
 	struct stat st;
-	if (stat(runs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		free(runs);
+	if (stat(reports, &st) == 0 && S_ISDIR(st.st_mode))
+		runs = xasprintf("%s/runs", reports);
+	else
 		runs = xstrdup("reports/runs");
-	}
+	free(reports);
 	/* Two runs in the same second get distinct folders. */
 	for (int i = 0; i < 100; i++) {
 		char *d = i ? xasprintf("%s/%s-%d", runs, stamp, i) : xasprintf("%s/%s", runs, stamp);
