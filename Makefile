@@ -45,7 +45,7 @@ DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
 HEADERS    := $(wildcard harness/*.h)
 
 .PHONY: all run test deps clean bench
-all: $(BUILD)/spawnlab $(BUILD)/probe $(BUILD)/pdspawn-check $(BUILD)/tiny $(BUILD)/tiny-dyn
+all: $(BUILD)/spawnlab $(BUILD)/probe $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn
 
 $(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION
 	@mkdir -p $(@D)
@@ -70,9 +70,16 @@ $(BUILD)/tiny-dyn: harness/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -o $@ $<
 
-$(BUILD)/pdspawn-check: harness/pdspawn_check.c harness/pdspawn.c harness/sys.c $(HEADERS) Makefile
+PDSPAWN_CHECK_SRC := harness/pdspawn_check.c harness/pdspawn.c harness/clone_fn.c harness/sys.c
+$(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/pdspawn_check.c harness/pdspawn.c harness/sys.c
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC)
+
+# The same checks with pdspawn held to its clone() path, the one kernels
+# before 5.5, seccomp-filtered containers and other architectures take.
+$(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC)
 
 # Debian packages the tests need; installed with apt-get as root, else the
 # exact command is printed.
@@ -128,7 +135,7 @@ check-asan: deps
 	@echo '$(CC) $(SAN_FLAGS)' | cmp -s - $(ASAN_BUILD)/.san-flags 2>/dev/null || \
 		{ rm -rf $(ASAN_BUILD); mkdir -p $(ASAN_BUILD); echo '$(CC) $(SAN_FLAGS)' >$(ASAN_BUILD)/.san-flags; }
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT='-O1 -g' CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' \
-		$(ASAN_BUILD)/spawnlab $(ASAN_BUILD)/pdspawn-check
+		$(ASAN_BUILD)/spawnlab $(ASAN_BUILD)/pdspawn-check $(ASAN_BUILD)/pdspawn-check-legacy
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \

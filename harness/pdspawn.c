@@ -1,14 +1,25 @@
 /* pdspawn.c: the reference descriptor-based spawn; see pdspawn.h.
  *
- * The child is created with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) and
- * exit signal 0.  Sharing the address space keeps the cost of a spawn flat
- * in the size of the caller (no page tables to copy), and lets the child
- * store the errno of a failed set-up or execve where the parent reads it
- * once CLONE_VFORK lets it run again: exec failure is synchronous without a
- * pipe.  The price is the usual vfork discipline: until execve the child
- * runs on memory it shares with the caller, so it makes only raw system
- * calls, touches nothing but its own stack and the struct below, and never
- * returns into the caller's code. */
+ * The child is created with CLONE_VM | CLONE_VFORK | CLONE_PIDFD and exit
+ * signal 0: by clone3 with CLONE_CLEAR_SIGHAND where the kernel (5.5+) and
+ * the architecture allow (clone_fn.h), else by clone() with every signal
+ * blocked around it.  Sharing the address space keeps the cost of a spawn
+ * flat in the size of the caller (no page tables to copy), and lets the
+ * child store the errno of a failed set-up or execve where the parent
+ * reads it once CLONE_VFORK lets it run again: exec failure is synchronous
+ * without a pipe.  The price is the usual vfork discipline: until execve
+ * the child runs on memory it shares with the caller, so it makes only raw
+ * system calls, touches nothing but its own stack and the struct below,
+ * and never returns into the caller's code.
+ *
+ * What a spawn costs beyond a bare vfork+execve (measured by `make bench`,
+ * cases/bench): the pidfd, one close_range, a dup2 per fd, one
+ * rt_sigprocmask and 62 rt_sigaction calls.  The last are the price of
+ * promise 6: the kernel has no call that resets ignored signals in bulk
+ * (CLONE_CLEAR_SIGHAND resets handlers but keeps SIG_IGN, kernel/fork.c
+ * copy_sighand -> flush_signal_handlers(tsk, 0); execve does the same), and
+ * no cheaper way to learn which signals are ignored (SigIgn in
+ * /proc/self/status costs as much to read as the 62 calls). */
 #include "pdspawn.h"
 
 #include <errno.h>
@@ -25,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clone_fn.h"
 #include "sys.h"
 
 #if defined(__has_feature)
@@ -60,6 +72,7 @@ struct child {
 	const struct pdspawn_attr *attr;
 	const sigset_t *mask; /* attr->sigmask or an empty set */
 	int tmp;              /* first fd above every parent_fd and child_fd */
+	int direct;           /* no child_fd is another entry's parent_fd */
 	int err;              /* errno of the failed step; 0 if none */
 };
 
@@ -155,14 +168,52 @@ static int close_unmapped(const struct pdspawn_fd *fds, size_t n, unsigned top)
 	}
 }
 
+/* The child's fd table is exactly the map.  Every fd is first marked
+ * close-on-exec in one call (close_range CLOSE_RANGE_CLOEXEC, 5.11), so
+ * that execve closes whatever the steps below do not create; dup2 clears
+ * the flag on the fds it creates, and fcntl clears it on an entry that
+ * keeps its number.  When a child_fd is another entry's parent_fd (a swap,
+ * a chain), every parent_fd is first copied above all the numbers the map
+ * mentions, so that no dup2 overwrites a parent_fd still to be read; the
+ * copies are close-on-exec.  Without CLOSE_RANGE_CLOEXEC, everything
+ * outside the map, copies included, is closed instead. */
+static int build_fd_table(const struct child *c)
+{
+	const struct pdspawn_attr *a = c->attr;
+	int marked = sl_close_range(0, ~0U, CLOSE_RANGE_CLOEXEC) == 0;
+	if (!marked && errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (c->direct) {
+		for (size_t i = 0; i < a->nfds; i++) {
+			const struct pdspawn_fd *m = &a->fds[i];
+			int r = m->parent_fd == m->child_fd ? fcntl(m->child_fd, F_SETFD, 0)
+							    : dup2(m->parent_fd, m->child_fd);
+			if (r < 0)
+				return -1;
+		}
+	} else {
+		for (size_t i = 0; i < a->nfds; i++)
+			if (dup3(a->fds[i].parent_fd, c->tmp + (int)i, O_CLOEXEC) < 0)
+				return -1;
+		for (size_t i = 0; i < a->nfds; i++)
+			if (dup2(c->tmp + (int)i, a->fds[i].child_fd) < 0)
+				return -1;
+	}
+	if (!marked && close_unmapped(a->fds, a->nfds, (unsigned)c->tmp + (unsigned)a->nfds) < 0)
+		return -1;
+	return 0;
+}
+
 static int child_main(void *arg)
 {
 	struct child *c = arg;
 	const struct pdspawn_attr *a = c->attr;
 
-	/* Every signal is blocked (the parent did it before clone).  Reset
-	 * dispositions while that is so: a caller's handler must never run
-	 * here, on shared memory, before execve would have reset it. */
+	/* No handler of the caller can run here, on shared memory: either
+	 * the kernel reset every handler at clone (CLONE_CLEAR_SIGHAND), or
+	 * every signal is blocked until the dispositions below are set.
+	 * Handled signals would be reset by execve anyway; this loop is for
+	 * the ignored ones, which execve keeps (promise 6). */
 	for (int sig = 1; sig < _NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
@@ -171,20 +222,7 @@ static int child_main(void *arg)
 			goto fail;
 	}
 
-	/* The fd table.  First copy every parent_fd above every number the
-	 * map mentions, so that no later step overwrites a parent_fd that is
-	 * still to be read (a swap, a parent_fd that is another entry's
-	 * child_fd).  Then dup2 each copy to its child_fd: dup2 clears
-	 * FD_CLOEXEC, which a parent_fd == child_fd entry would otherwise keep,
-	 * since dup2(fd, fd) does nothing.  Last, close everything else,
-	 * copies included. */
-	for (size_t i = 0; i < a->nfds; i++)
-		if (dup3(a->fds[i].parent_fd, c->tmp + (int)i, O_CLOEXEC) < 0)
-			goto fail;
-	for (size_t i = 0; i < a->nfds; i++)
-		if (dup2(c->tmp + (int)i, a->fds[i].child_fd) < 0)
-			goto fail;
-	if (close_unmapped(a->fds, a->nfds, (unsigned)c->tmp + (unsigned)a->nfds) < 0)
+	if (build_fd_table(c) < 0)
 		goto fail;
 
 	if (a->cwd && chdir(a->cwd) < 0)
@@ -223,6 +261,61 @@ static int have_waitid_pidfd(void)
 	return k > 0;
 }
 
+/* clone3 with CLONE_CLEAR_SIGHAND: 0 not tried yet, 1 works, -1 not
+ * here (no clone3 before 5.3 or under a seccomp filter that refuses it, as
+ * container runtimes do; no CLONE_CLEAR_SIGHAND before 5.5; no
+ * trampoline for this architecture). */
+#ifdef PDSPAWN_NO_CLONE3
+static int clone3_state = -1; /* the clone() path only (tests build it) */
+#else
+static int clone3_state;
+#endif
+
+int pdspawn_uses_clone3(void)
+{
+	int k = __atomic_load_n(&clone3_state, __ATOMIC_RELAXED);
+	return k > 0 ? 1 : k < 0 ? 0 : -1;
+}
+
+/* Start the child on STACK, storing its pidfd in *FD.  Returns its pid or
+ * -1 with errno. */
+static pid_t start_child(struct child *c, char *stack, size_t size, int *fd)
+{
+	if (__atomic_load_n(&clone3_state, __ATOMIC_RELAXED) >= 0) {
+		struct sl_clone_args args;
+		memset(&args, 0, sizeof args);
+		args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+		args.pidfd = (uint64_t)(uintptr_t)fd;
+		args.exit_signal = 0;
+		args.stack = (uint64_t)(uintptr_t)stack;
+		args.stack_size = size;
+		long pid = sl_clone3_fn(&args, SL_CLONE_ARGS_SIZE_VER0, child_main, c);
+		if (pid >= 0) {
+			__atomic_store_n(&clone3_state, 1, __ATOMIC_RELAXED);
+			return (pid_t)pid;
+		}
+		if (errno != ENOSYS && errno != EINVAL && errno != EPERM)
+			return -1;
+		__atomic_store_n(&clone3_state, -1, __ATOMIC_RELAXED);
+	}
+
+	/* clone() copies the caller's handlers into the child.  Block every
+	 * signal, libc-reserved ones included (glibc's pthread_sigmask would
+	 * keep 32 and 33 open), before the child exists: a handler running
+	 * there would act on the caller's data from the wrong process.  The
+	 * child resets dispositions before it unblocks; the caller gets its
+	 * mask back at once. */
+	sigset_t all, old;
+	memset(&all, 0xff, sizeof all);
+	if (set_mask(SIG_BLOCK, &all, &old) < 0)
+		return -1;
+	pid_t pid = clone(child_main, stack + size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, c, fd);
+	int e = errno;
+	set_mask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return pid;
+}
+
 static int spawn(int *pidfd, const char *path, char *const argv[], char *const envp[],
 		 const struct pdspawn_attr *attr)
 {
@@ -234,16 +327,19 @@ static int spawn(int *pidfd, const char *path, char *const argv[], char *const e
 	if (attr->nfds && !attr->fds)
 		return EINVAL;
 
-	int top = 2;
+	/* A parent_fd that is not open is found by the child (EBADF from
+	 * dup2 or fcntl) and reported like any failed set-up. */
+	int top = 2, direct = 1;
 	for (size_t i = 0; i < attr->nfds; i++) {
 		const struct pdspawn_fd *m = &attr->fds[i];
 		if (m->parent_fd < 0 || m->child_fd < 0)
 			return EBADF;
-		if (fcntl(m->parent_fd, F_GETFD) < 0)
-			return EBADF;
-		for (size_t j = 0; j < i; j++)
-			if (attr->fds[j].child_fd == m->child_fd)
+		for (size_t j = 0; j < attr->nfds; j++) {
+			if (j < i && attr->fds[j].child_fd == m->child_fd)
 				return EINVAL; /* two files for one number */
+			if (j != i && attr->fds[j].parent_fd == m->child_fd)
+				direct = 0; /* dup2 to m would overwrite entry j's source */
+		}
 		if (m->parent_fd > top)
 			top = m->parent_fd;
 		if (m->child_fd > top)
@@ -256,51 +352,37 @@ static int spawn(int *pidfd, const char *path, char *const argv[], char *const e
 
 	sigset_t empty;
 	sigemptyset(&empty);
-	struct child c = {path, argv, envp ? envp : environ, attr, attr->sigmask ? attr->sigmask : &empty,
-			  top + 1, 0};
+	struct child c = {path,	 argv, envp ? envp : environ, attr, attr->sigmask ? attr->sigmask : &empty,
+			  top + 1, direct, 0};
 	_Alignas(16) char stack[CHILD_STACK_SIZE];
 
-	/* Block every signal, libc-reserved ones included (glibc's
-	 * pthread_sigmask would keep 32 and 33 open), before the child
-	 * exists: it starts with the caller's handlers and the caller's
-	 * memory, and a handler running there would act on the caller's data
-	 * from the wrong process.  The child resets dispositions before it
-	 * unblocks; the caller gets its mask back below. */
-	sigset_t all, old;
-	memset(&all, 0xff, sizeof all);
-	if (set_mask(SIG_BLOCK, &all, &old) < 0)
-		return errno;
-
 	int fd = -1;
-	pid_t pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, &c, &fd);
+	pid_t pid = start_child(&c, stack, sizeof stack, &fd);
 #ifdef __SANITIZE_ADDRESS__
 	/* The child's instrumented frames poisoned redzones inside STACK and
 	 * never returned to unpoison them; ASan would later take this memory,
 	 * reused by the caller's frames, for an overflow. */
 	__asan_unpoison_memory_region(stack, sizeof stack);
 #endif
-	int r;
-	if (pid < 0) {
-		r = errno == EINVAL || errno == ENOSYS ? ENOSYS : errno;
-	} else if (fd < 0) {
+	if (pid < 0)
+		return errno == EINVAL || errno == ENOSYS ? ENOSYS : errno;
+	if (fd < 0) {
 		/* A kernel older than 5.2 ignores the unknown flag: no pidfd,
 		 * so no way to give the child to the caller. */
 		if (!c.err)
 			kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
 			;
-		r = ENOSYS;
-	} else if (c.err) {
+		return ENOSYS;
+	}
+	if (c.err) {
 		/* The child has exited: reap it so that none remains. */
 		reap_pidfd(fd);
 		close(fd);
-		r = c.err;
-	} else {
-		*pidfd = fd;
-		r = 0;
+		return c.err;
 	}
-	set_mask(SIG_SETMASK, &old, NULL);
-	return r;
+	*pidfd = fd;
+	return 0;
 }
 
 int pdspawn(int *pidfd, const char *path, char *const argv[], char *const envp[],

@@ -7,9 +7,10 @@
  *  1. The handle is a pidfd (close-on-exec).  The pid is secondary:
  *     pdspawn_pid() derives it from the pidfd when someone really needs it.
  *  2. The child inherits exactly the fds listed in the attribute's map, at
- *     the numbers the map gives, whatever their FD_CLOEXEC bit says.  Every
- *     other fd is closed before exec.  An empty map gives a child with no
- *     fds at all.
+ *     the numbers the map gives, whatever their FD_CLOEXEC bit says.  No
+ *     other fd reaches the program: each is marked close-on-exec before
+ *     execve (or closed, on kernels without CLOSE_RANGE_CLOEXEC, 5.11).
+ *     An empty map gives a child with no fds at all.
  *  3. Exit signal 0: the child is created so that its parent is not
  *     signalled when it exits (clone(2)), and a spawn that fails before
  *     exec raises no SIGCHLD.  Once the program runs, the kernel has
@@ -25,7 +26,10 @@
  *     the failed execve (or of the failed fd set-up) and no child remains.
  *  6. The child's signal state is explicit: its mask is attr->sigmask
  *     (empty when NULL), the signals in attr->sigignore are SIG_IGN and
- *     every other signal is SIG_DFL, whatever the caller had.
+ *     every other signal is SIG_DFL, whatever the caller had: ignored
+ *     signals are reset too, which execve and posix_spawn do not do.  No
+ *     handler of the caller ever runs in the child (CLONE_CLEAR_SIGHAND,
+ *     5.5+; before that every signal is blocked until the reset).
  *  7. EINTR never reaches the caller: every call retries or accounts for
  *     interrupted waits itself.
  *
@@ -71,5 +75,12 @@ int pdspawn_kill(int pidfd, int sig);
 /* The child's pid in the caller's pid namespace, or -1 if unknown (for
  * example after it was reaped on kernels without PIDFD_GET_INFO). */
 pid_t pdspawn_pid(int pidfd);
+
+/* How pdspawn() creates its children in this process: 1 clone3 with
+ * CLONE_CLEAR_SIGHAND, 0 clone() with every signal blocked around it (no
+ * clone3 or no CLONE_CLEAR_SIGHAND in the kernel, a seccomp filter that
+ * refuses clone3, or no trampoline for the architecture), -1 not known
+ * before the first pdspawn(). */
+int pdspawn_uses_clone3(void);
 
 #endif

@@ -846,6 +846,10 @@ int main(int argc, char **argv)
 			failed++;
 		}
 	}
+	int how = pdspawn_uses_clone3();
+	printf("# children created by %s\n", how > 0 ? "clone3 with CLONE_CLEAR_SIGHAND"
+					 : how == 0 ? "clone with every signal blocked"
+						    : "nothing (no spawn succeeded)");
 	printf("# %zu checks, %d failed\n", total, failed);
 	return failed ? 1 : 0;
 }
