@@ -84,6 +84,26 @@ static int floor_sample(const struct sample_env *e, double *reaped, double *exec
 	return pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && *exec >= 0 ? 0 : -1;
 }
 
+/* Reap a backend's child as the floor reaps its own: one blocking wait,
+ * through the pidfd when the backend gives one (waitid P_PIDFD, 5.4+),
+ * else by pid.  The harness's child_wait() would add a poll with a
+ * deadline, which the floor does not pay.  The wait is bounded all the
+ * same: the unit runs in a sandbox that is killed at the case's timeout.
+ * 0 if the child exited with status 0. */
+static int reap(const struct spawn_res *res)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	int r;
+	if (res->pidfd >= 0)
+		while ((r = waitid((idtype_t)P_PIDFD, (id_t)res->pidfd, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
+			;
+	else
+		while ((r = waitid(P_PID, (id_t)res->pid, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
+			;
+	return r == 0 && si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -1;
+}
+
 static int backend_sample(const struct sample_env *e, double *reaped, double *exec)
 {
 	int p[2];
@@ -100,11 +120,7 @@ static int backend_sample(const struct sample_env *e, double *reaped, double *ex
 	struct spawn_res res = {-1, -1, 0, 0};
 	uint64_t t0 = mono_us();
 	int r = e->be->spawn(&req, &res);
-	struct child_status st = {CHILD_UNKNOWN, 0, 0, NULL};
-	if (r == 0 && res.err == 0) {
-		uint64_t now = mono_ms();
-		child_wait(&res, e->deadline_ms > now ? (int)(e->deadline_ms - now) : 0, &st);
-	}
+	int exited0 = r == 0 && res.err == 0 && reap(&res) == 0;
 	uint64_t t2 = mono_us();
 	if (res.pidfd >= 0)
 		close(res.pidfd);
@@ -112,7 +128,7 @@ static int backend_sample(const struct sample_env *e, double *reaped, double *ex
 	*reaped = (double)(t2 - t0);
 	*exec = exec_time_us(p[0], t0);
 	close(p[0]);
-	return r == 0 && res.err == 0 && st.end == CHILD_EXITED && st.code == 0 && *exec >= 0 ? 0 : -1;
+	return exited0 && *exec >= 0 ? 0 : -1;
 }
 
 static long max_map_count(void)
@@ -204,10 +220,41 @@ static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int
 	return 0;
 }
 
-/* The nearest-rank median, as exp_summarise reports it (V is sorted). */
-static double median_of(double *v, size_t n)
+static int cmp_ratio(const void *a, const void *b)
 {
-	return n ? v[(n + 1) / 2 - 1] : 0;
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double round3(double v)
+{
+	return (double)(long long)(v * 1000 + 0.5) / 1000;
+}
+
+/* The median of the per-sample ratios backend/floor, each sample paired
+ * with the floor measured next to it, so that drift in the machine's
+ * speed during the unit cancels; and the distribution-free 95% confidence
+ * interval of that median (the order statistics n/2 -+ 0.98 sqrt(n),
+ * rounded outwards), so that a reader can tell whether a goal such as
+ * 1.1x is met or only met by luck.  Sorts R. */
+static void ratio_summary(struct step_ctx *ctx, const char *name, double *r, size_t n)
+{
+	char key[64];
+	qsort(r, n, sizeof *r, cmp_ratio);
+	double root = n > 1 ? (double)n : 1; /* sqrt(n) by Newton: no libm for one call */
+	for (int i = 0; i < 64; i++)
+		root = (root + (double)n / root) / 2;
+	double half = 0.98 * root;
+	long lo = (long)((double)n / 2 - half), hi = (long)((double)n / 2 + half) + 1;
+	if (lo < 0)
+		lo = 0;
+	if (hi > (long)n - 1)
+		hi = (long)n - 1;
+	obs_num(ctx, name, round3(r[(n + 1) / 2 - 1]));
+	snprintf(key, sizeof key, "%s_ci_lo", name);
+	obs_num(ctx, key, round3(r[lo]));
+	snprintf(key, sizeof key, "%s_ci_hi", name);
+	obs_num(ctx, key, round3(r[hi]));
 }
 
 int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
@@ -250,6 +297,7 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	} else {
 		double *rb = xcalloc((size_t)runs, sizeof *rb), *xb = xcalloc((size_t)runs, sizeof *xb);
 		double *rf = xcalloc((size_t)runs, sizeof *rf), *xf = xcalloc((size_t)runs, sizeof *xf);
+		double *qr = xcalloc((size_t)runs, sizeof *qr), *qx = xcalloc((size_t)runs, sizeof *qx);
 		long n = 0, failed = 0;
 		for (long i = -WARMUP; i < runs && mono_ms() < budget_end; i++) {
 			double a, b, c, d;
@@ -267,6 +315,8 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 			xf[n] = b;
 			rb[n] = c;
 			xb[n] = d;
+			qr[n] = a > 0 ? c / a : 0;
+			qx[n] = b > 0 ? d / b : 0;
 			n++;
 		}
 		obs_num(ctx, "samples", (double)n);
@@ -276,11 +326,11 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 		exp_summarise(ctx, "floor_reaped", rf, (size_t)n);
 		exp_summarise(ctx, "floor_exec", xf, (size_t)n);
 		if (n) {
-			double ratio = median_of(rb, (size_t)n) / median_of(rf, (size_t)n);
-			obs_num(ctx, "ratio_reaped", (double)(long)(ratio * 1000) / 1000);
-			ratio = median_of(xb, (size_t)n) / median_of(xf, (size_t)n);
-			obs_num(ctx, "ratio_exec", (double)(long)(ratio * 1000) / 1000);
+			ratio_summary(ctx, "ratio_reaped", qr, (size_t)n);
+			ratio_summary(ctx, "ratio_exec", qx, (size_t)n);
 		}
+		free(qr);
+		free(qx);
 		free(rb);
 		free(xb);
 		free(rf);
