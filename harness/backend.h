@@ -42,6 +42,9 @@ struct spawn_req {
 	int close[SL_MAX_FDMAP];
 	size_t nclose;
 	int closefrom;
+	/* pdspawn only: keep the caller's ignored signals ignored
+	 * (PDSPAWN_INHERIT_IGNORED), as every other backend does anyway. */
+	int inherit_ignored;
 };
 
 struct spawn_res {

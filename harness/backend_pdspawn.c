@@ -25,7 +25,7 @@ static int pd_spawn(const struct spawn_req *req, struct spawn_res *res)
 		map[i].parent_fd = req->map[i].src;
 		map[i].child_fd = req->map[i].dst;
 	}
-	struct pdspawn_attr attr = {map, req->nmap, NULL, NULL, NULL};
+	struct pdspawn_attr attr = {map, req->nmap, NULL, NULL, NULL, req->inherit_ignored ? PDSPAWN_INHERIT_IGNORED : 0};
 	int pidfd = -1;
 	int r = pdspawn(&pidfd, req->path, req->argv, req->envp, &attr);
 	res->exit_signal_is_sigchld = 0;

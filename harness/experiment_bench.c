@@ -10,6 +10,9 @@
  * mapping ("touched") or alternating read-only and writable chunks
  * ("fragmented": as many VMAs as vm.max_map_count comfortably allows).
  * threads=2 measures throughput with two spawning threads instead.
+ * pdspawn_ignored=inherit passes PDSPAWN_INHERIT_IGNORED to pdspawn (the
+ * other backends keep ignored signals anyway): the difference to the
+ * default unit is what resetting the ignored signals costs.
  * A unit stops after RUNS samples or BUDGET_MS, whichever comes first
  * (fork of a 1 GiB fragmented parent takes hundreds of milliseconds), and
  * records how many samples it took. */
@@ -34,6 +37,7 @@ struct sample_env {
 	const struct backend *be;
 	char *path;
 	uint64_t deadline_ms;
+	int inherit_ignored; /* pdspawn_ignored=inherit: PDSPAWN_INHERIT_IGNORED */
 };
 
 /* A pipe whose write end the child gets as fd 3; both ends close-on-exec
@@ -117,6 +121,7 @@ static int backend_sample(const struct sample_env *e, double *reaped, double *ex
 	req.envp = envp;
 	req.map[0] = (struct sl_fdmap){p[1], 3};
 	req.nmap = 1;
+	req.inherit_ignored = e->inherit_ignored;
 	struct spawn_res res = {-1, -1, 0, 0};
 	uint64_t t0 = mono_us();
 	int r = e->be->spawn(&req, &res);
@@ -275,7 +280,8 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	uint64_t budget_end = mono_ms() + (uint64_t)iv[6];
 	if (budget_end + 2000 > ctx->deadline_ms)
 		budget_end = ctx->deadline_ms > 2000 ? ctx->deadline_ms - 2000 : 0;
-	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"), ctx->deadline_ms};
+	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"), ctx->deadline_ms,
+			       iv[7] == 1};
 	free(dir);
 	if (access(e.path, X_OK) < 0) {
 		snprintf(err, errlen, "%s: %s (is it built?)", e.path, strerror(errno));

@@ -22,7 +22,8 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	  {"runs", ARG_INT, 0, "200", NULL},                                                                  \
 	  {"threads", ARG_INT, 0, "1", NULL},                                                                 \
 	  {"mode", ARG_CHOICE, 0, "latency", "latency|throughput"},                                          \
-	  {"budget_ms", ARG_INT, 0, "10000", NULL}},                                                          \
+	  {"budget_ms", ARG_INT, 0, "10000", NULL},                                                           \
+	  {"pdspawn_ignored", ARG_CHOICE, 0, "reset", "reset|inherit"}},                                     \
 	 exp_spawn_bench}
 
 /* libc-level experiments (experiment_libc.c). */

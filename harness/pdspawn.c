@@ -73,6 +73,7 @@ struct child {
 	const sigset_t *mask; /* attr->sigmask or an empty set */
 	int tmp;              /* first fd above every parent_fd and child_fd */
 	int direct;           /* no child_fd is another entry's parent_fd */
+	int cleared;          /* created with CLONE_CLEAR_SIGHAND */
 	int err;              /* errno of the failed step; 0 if none */
 };
 
@@ -116,6 +117,50 @@ static int set_disposition(int sig, int ignore)
 		return -1;
 	return 0;
 #endif
+}
+
+/* 1 if SIG is ignored, 0 if not (or not readable: a libc-reserved
+ * signal through the libc call), -1 on error. */
+static int is_ignored(int sig)
+{
+#ifdef K_SIGACTION
+	struct k_sigaction old;
+	memset(&old, 0, sizeof old);
+	if (syscall(SYS_rt_sigaction, sig, NULL, &old, (size_t)KSIGSET_SIZE) < 0)
+		return -1;
+	return old.handler == SIG_IGN;
+#else
+	struct sigaction old;
+	if (sigaction(sig, NULL, &old) < 0)
+		return errno == EINVAL && sig >= 32 && sig < SIGRTMIN ? 0 : -1;
+	return old.sa_handler == SIG_IGN;
+#endif
+}
+
+/* Every disposition to SIG_DFL, or SIG_IGN for attr->sigignore; with
+ * PDSPAWN_INHERIT_IGNORED the ignored ones stay, and where the kernel has
+ * already reset the handlers only attr->sigignore needs a call. */
+static int reset_signals(const struct child *c)
+{
+	const struct pdspawn_attr *a = c->attr;
+	int inherit = (a->flags & PDSPAWN_INHERIT_IGNORED) != 0;
+	for (int sig = 1; sig < _NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		int ignore = a->sigignore && sigismember(a->sigignore, sig) == 1;
+		if (inherit && !ignore) {
+			if (c->cleared)
+				continue;
+			int k = is_ignored(sig);
+			if (k < 0)
+				return -1;
+			if (k)
+				continue;
+		}
+		if (set_disposition(sig, ignore) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int set_mask(int how, const sigset_t *set, sigset_t *old)
@@ -214,13 +259,8 @@ static int child_main(void *arg)
 	 * every signal is blocked until the dispositions below are set.
 	 * Handled signals would be reset by execve anyway; this loop is for
 	 * the ignored ones, which execve keeps (promise 6). */
-	for (int sig = 1; sig < _NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		int ignore = a->sigignore && sigismember(a->sigignore, sig) == 1;
-		if (set_disposition(sig, ignore) < 0)
-			goto fail;
-	}
+	if (reset_signals(c) < 0)
+		goto fail;
 
 	if (build_fd_table(c) < 0)
 		goto fail;
@@ -289,6 +329,7 @@ static pid_t start_child(struct child *c, char *stack, size_t size, int *fd)
 		args.exit_signal = 0;
 		args.stack = (uint64_t)(uintptr_t)stack;
 		args.stack_size = size;
+		c->cleared = 1;
 		long pid = sl_clone3_fn(&args, SL_CLONE_ARGS_SIZE_VER0, child_main, c);
 		if (pid >= 0) {
 			__atomic_store_n(&clone3_state, 1, __ATOMIC_RELAXED);
@@ -305,6 +346,7 @@ static pid_t start_child(struct child *c, char *stack, size_t size, int *fd)
 	 * there would act on the caller's data from the wrong process.  The
 	 * child resets dispositions before it unblocks; the caller gets its
 	 * mask back at once. */
+	c->cleared = 0;
 	sigset_t all, old;
 	memset(&all, 0xff, sizeof all);
 	if (set_mask(SIG_BLOCK, &all, &old) < 0)
@@ -324,7 +366,7 @@ static int spawn(int *pidfd, const char *path, char *const argv[], char *const e
 		return EINVAL;
 	if (!attr)
 		attr = &none;
-	if (attr->nfds && !attr->fds)
+	if ((attr->nfds && !attr->fds) || (attr->flags & ~PDSPAWN_INHERIT_IGNORED))
 		return EINVAL;
 
 	/* A parent_fd that is not open is found by the child (EBADF from
@@ -353,7 +395,7 @@ static int spawn(int *pidfd, const char *path, char *const argv[], char *const e
 	sigset_t empty;
 	sigemptyset(&empty);
 	struct child c = {path,	 argv, envp ? envp : environ, attr, attr->sigmask ? attr->sigmask : &empty,
-			  top + 1, direct, 0};
+			  top + 1, direct, 0, 0};
 	_Alignas(16) char stack[CHILD_STACK_SIZE];
 
 	int fd = -1;

@@ -238,7 +238,7 @@ static enum res t_pidfd(char *why, size_t len)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return FAILED("set-up: pipe2: %s", strerror(errno));
 	struct pdspawn_fd map[] = {{p[1], 3}};
-	struct pdspawn_attr a = {map, 1, NULL, NULL, NULL};
+	struct pdspawn_attr a = {map, 1, NULL, NULL, NULL, 0};
 	char *argv[] = {"sh", "-c", "echo $$ >&3", NULL};
 	int pidfd;
 	int r = spawn(&pidfd, "/bin/sh", argv, &a);
@@ -312,7 +312,7 @@ static enum res t_exact_fds(char *why, size_t len)
 	struct pdspawn_fd map[] = {{x, x}, {pf, q}, {q, pf}, {r, 0}, {r, 61}, {p[1], out}};
 	struct pdspawn_fd want[] = {{x, x}, {pf, q}, {q, pf}, {r, 0}, {r, 61}, {p[0], out}};
 	size_t nwant = sizeof want / sizeof *want;
-	struct pdspawn_attr a = {map, nwant, NULL, NULL, NULL};
+	struct pdspawn_attr a = {map, nwant, NULL, NULL, NULL, 0};
 	char outs[16];
 	snprintf(outs, sizeof outs, "%d", out);
 	char *argv[] = {self, "--child-fds", outs, NULL};
@@ -364,7 +364,7 @@ static enum res t_exact_fds(char *why, size_t len)
 
 	/* An empty map, and a NULL attr: no fds at all. */
 	char *argv0[] = {self, "--child-fds", "-1", NULL};
-	struct pdspawn_attr empty = {NULL, 0, NULL, NULL, NULL};
+	struct pdspawn_attr empty = {NULL, 0, NULL, NULL, NULL, 0};
 	const struct pdspawn_attr *variants[] = {&empty, NULL};
 	for (int i = 0; i < 2; i++) {
 		e = spawn(&pidfd, self, argv0, variants[i]);
@@ -528,8 +528,9 @@ static enum res t_exec_errors(char *why, size_t len)
 	struct pdspawn_fd bad_src[] = {{closed, 3}}, bad_dst[] = {{ok, 1 << 30}};
 	struct pdspawn_fd neg[] = {{ok, -1}};
 	static const struct pdspawn_attr none;
-	struct pdspawn_attr a_closed = {bad_src, 1, NULL, NULL, NULL}, a_dst = {bad_dst, 1, NULL, NULL, NULL};
-	struct pdspawn_attr a_neg = {neg, 1, NULL, NULL, NULL}, a_cwd = {NULL, 0, NULL, NULL, "/nonexistent-dir"};
+	struct pdspawn_attr a_closed = {bad_src, 1, NULL, NULL, NULL, 0}, a_dst = {bad_dst, 1, NULL, NULL, NULL, 0};
+	struct pdspawn_attr a_neg = {neg, 1, NULL, NULL, NULL, 0}, a_cwd = {NULL, 0, NULL, NULL, "/nonexistent-dir", 0};
+	struct pdspawn_attr a_flag = {NULL, 0, NULL, NULL, NULL, 0x80000000u};
 	const struct {
 		const char *name, *path;
 		const struct pdspawn_attr *attr;
@@ -538,11 +539,12 @@ static enum res t_exec_errors(char *why, size_t len)
 		{"no such file", "/nonexistent/pdspawn-check", &none, ENOENT},
 		{"mode 0644 file", file, &none, EACCES},
 		{"directory", "/tmp", &none, EACCES},
-		{"closed parent_fd", "/bin/true", &a_closed, EBADF},
+		{"closed parent_fd (child-side)", "/bin/true", &a_closed, EBADF},
 		{"negative child_fd", "/bin/true", &a_neg, EBADF},
 		{"child_fd above RLIMIT_NOFILE (child-side)", "/bin/true", &a_dst, EBADF},
 		{"chdir to missing cwd (child-side)", "/bin/true", &a_cwd, ENOENT},
 		{"NULL path", NULL, &none, EINVAL},
+		{"unknown flag", "/bin/true", &a_flag, EINVAL},
 	};
 	enum res res = PASS;
 	for (size_t i = 0; i < sizeof cases / sizeof *cases && res == PASS; i++) {
@@ -592,17 +594,22 @@ static void on_usr2(int sig)
 	(void)sig;
 }
 
-/* 6. The child's signal state is the attr's, not the caller's. */
+/* 6. The child's signal state is the attr's, not the caller's: the
+ * caller ignores USR1 and a real-time signal, handles USR2 and blocks HUP.
+ * With PDSPAWN_INHERIT_IGNORED its ignored signals stay ignored and the
+ * rest still holds. */
 static enum res t_signals(char *why, size_t len)
 {
-	struct sigaction ign = {0}, hnd = {0}, old1, old2;
+	struct sigaction ign = {0}, hnd = {0}, old1, old2, old_rt;
 	ign.sa_handler = SIG_IGN;
 	hnd.sa_handler = on_usr2;
 	sigset_t hup, old_mask;
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
+	int rt = SIGRTMIN + 3;
 	sigaction(SIGUSR1, &ign, &old1);
 	sigaction(SIGUSR2, &hnd, &old2);
+	sigaction(rt, &ign, &old_rt);
 	sigprocmask(SIG_BLOCK, &hup, &old_mask);
 
 	sigset_t pipe_set, term_set, usr1_set;
@@ -615,12 +622,33 @@ static enum res t_signals(char *why, size_t len)
 	const struct {
 		const char *name;
 		const sigset_t *mask, *ignore;
+		unsigned flags;
 		unsigned long long blk, ign;
 	} rows[] = {
-		{"defaults", NULL, NULL, 0, 0},
-		{"ignore PIPE, block TERM", &term_set, &pipe_set, bit(SIGTERM), bit(SIGPIPE)},
-		{"ignore USR1 (ignored by the caller too)", NULL, &usr1_set, 0, bit(SIGUSR1)},
+		{"defaults", NULL, NULL, 0, 0, 0},
+		{"ignore PIPE, block TERM", &term_set, &pipe_set, 0, bit(SIGTERM), bit(SIGPIPE)},
+		{"ignore USR1 (ignored by the caller too)", NULL, &usr1_set, 0, 0, bit(SIGUSR1)},
+		{"INHERIT_IGNORED, ignore PIPE", NULL, &pipe_set, PDSPAWN_INHERIT_IGNORED, 0, bit(SIGPIPE)},
 	};
+	/* What the caller ignores now (USR1, rt, and whatever it inherited:
+	 * a test runner may start it with more ignored), which the
+	 * INHERIT_IGNORED row must find again in the child. */
+	unsigned long long caller_ign = ~0ULL;
+	int sf = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
+	if (sf >= 0) {
+		char text[8192];
+		ssize_t n = read_all(sf, text, sizeof text, WAIT_MS);
+		close(sf);
+		if (n > 0)
+			caller_ign = status_mask(text, "SigIgn:");
+	}
+	if (caller_ign == ~0ULL || !(caller_ign & bit(SIGUSR1)) || !(caller_ign & bit(rt))) {
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		sigaction(SIGUSR1, &old1, NULL);
+		sigaction(SIGUSR2, &old2, NULL);
+		sigaction(rt, &old_rt, NULL);
+		return FAILED("set-up: the caller's SigIgn %llx lacks USR1 or SIGRTMIN+3", caller_ign);
+	}
 	enum res res = PASS;
 	for (size_t i = 0; i < sizeof rows / sizeof *rows && res == PASS; i++) {
 		int p[2];
@@ -629,7 +657,7 @@ static enum res t_signals(char *why, size_t len)
 			break;
 		}
 		struct pdspawn_fd map[] = {{p[1], 1}};
-		struct pdspawn_attr a = {map, 1, rows[i].mask, rows[i].ignore, NULL};
+		struct pdspawn_attr a = {map, 1, rows[i].mask, rows[i].ignore, NULL, rows[i].flags};
 		char *argv[] = {"cat", "/proc/self/status", NULL};
 		int pidfd;
 		int r = spawn(&pidfd, "/bin/cat", argv, &a);
@@ -652,14 +680,16 @@ static enum res t_signals(char *why, size_t len)
 		}
 		unsigned long long blk = status_mask(text, "SigBlk:"), ig = status_mask(text, "SigIgn:");
 		unsigned long long cgt = status_mask(text, "SigCgt:");
+		unsigned long long want_ign = rows[i].ign | (rows[i].flags & PDSPAWN_INHERIT_IGNORED ? caller_ign : 0);
 		diag("%s: SigBlk %016llx SigIgn %016llx SigCgt %016llx", rows[i].name, blk, ig, cgt);
-		if (blk != rows[i].blk || ig != rows[i].ign || cgt != 0)
+		if (blk != rows[i].blk || ig != want_ign || cgt != 0)
 			res = FAILED("%s: SigBlk %llx SigIgn %llx SigCgt %llx, want %llx %llx 0", rows[i].name, blk,
-				     ig, cgt, rows[i].blk, rows[i].ign);
+				     ig, cgt, rows[i].blk, want_ign);
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	sigaction(SIGUSR1, &old1, NULL);
 	sigaction(SIGUSR2, &old2, NULL);
+	sigaction(rt, &old_rt, NULL);
 	return res;
 }
 
@@ -753,7 +783,7 @@ static enum res t_cwd(char *why, size_t len)
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return FAILED("set-up: pipe2: %s", strerror(errno));
 		struct pdspawn_fd map[] = {{p[1], 3}};
-		struct pdspawn_attr a = {map, 1, NULL, NULL, cwds[i]};
+		struct pdspawn_attr a = {map, 1, NULL, NULL, cwds[i], 0};
 		char *argv[] = {self, "--child-cwd", "3", NULL};
 		int pidfd;
 		int r = spawn(&pidfd, self, argv, &a);
