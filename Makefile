@@ -56,10 +56,10 @@ $(BUILD)/spawnlab: $(DRIVER_OBJ)
 
 # The probe is static so that exec'ing it opens nothing (no ld.so) and it
 # observes only what crossed exec.  Falls back to dynamic without libc.a.
-$(BUILD)/probe: harness/probe.c harness/names.c $(HEADERS) Makefile
+$(BUILD)/probe: harness/probe.c harness/names.c harness/rawsig.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c 2>/dev/null || \
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/rawsig.c 2>/dev/null || \
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/rawsig.c
 
 # The benchmark's child, static and dynamic (experiment_bench.c).
 $(BUILD)/tiny: harness/tiny.c Makefile
@@ -70,7 +70,7 @@ $(BUILD)/tiny-dyn: harness/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -o $@ $<
 
-PDSPAWN_CHECK_SRC := harness/pdspawn_check.c harness/pdspawn.c harness/clone_fn.c harness/sys.c
+PDSPAWN_CHECK_SRC := harness/pdspawn_check.c harness/pdspawn.c harness/clone_fn.c harness/rawsig.c harness/sys.c
 $(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC)
@@ -139,7 +139,7 @@ check-asan: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
-		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c
+		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c harness/rawsig.c
 	rm -rf $(SAN_LOGS) && mkdir -m 1777 -p $(SAN_LOGS)
 	$(SAN_ENV) $(ASAN_BUILD)/probe-asan --out $(ASAN_BUILD)/probe-asan.out --exit 3 9</dev/null; test $$? = 3
 	$(SAN_ENV) SPAWNLAB_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q $(ASAN_TESTS) $(PYTEST_FLAGS); rc=$$?; \

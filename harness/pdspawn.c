@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "clone_fn.h"
+#include "rawsig.h"
 #include "sys.h"
 
 #if defined(__has_feature)
@@ -50,9 +51,6 @@
 
 extern char **environ;
 
-/* The kernel's sigset_t: 64 bits on most architectures, 128 on mips.  The
- * libc sigset_t is larger but starts with the same words. */
-#define KSIGSET_SIZE (_NSIG / 8)
 
 /* The child's stack lives in pdspawn()'s frame, as in musl's posix_spawn:
  * CLONE_VFORK suspends the caller until the child has exec'd or exited, so
@@ -77,64 +75,23 @@ struct child {
 	int err;              /* errno of the failed step; 0 if none */
 };
 
-/* Dispositions are set with the raw rt_sigaction so that every signal can
- * be reset, including the ones a libc reserves for itself (glibc's
- * sigaction() refuses 32 and 33, musl's 32 to 34), and so that a
- * sanitizer's interceptor never runs in the vfork child.  The kernel's
- * struct sigaction differs between architectures; where its layout is not
- * known here, the libc call is used and reserved signals are left as they
- * are (a handler there is reset by execve anyway). */
-#if (defined(__x86_64__) && !defined(__ILP32__)) || defined(__i386__) || defined(__aarch64__) || \
-	defined(__arm__) || defined(__powerpc__) || defined(__s390__)
-#define K_SIGACTION 1
-#define K_SIGACTION_RESTORER 1
-#elif defined(__riscv) || defined(__loongarch__)
-#define K_SIGACTION 1
-#define K_SIGACTION_RESTORER 0
-#endif
-
-#ifdef K_SIGACTION
-struct k_sigaction {
-	void (*handler)(int);
-	unsigned long flags;
-#if K_SIGACTION_RESTORER
-	void (*restorer)(void);
-#endif
-	unsigned long mask[KSIGSET_SIZE / sizeof(unsigned long)];
-};
-#endif
-
+/* Dispositions and the mask are set with the raw system calls
+ * (rawsig.h) so that every signal can be reset, including the ones a libc
+ * reserves for itself (glibc's sigaction() refuses 32 and 33, musl's 32 to
+ * 34), and so that a sanitizer's interceptor never runs in the vfork
+ * child. */
 static int set_disposition(int sig, int ignore)
 {
-#ifdef K_SIGACTION
-	struct k_sigaction ka = {0};
-	ka.handler = ignore ? SIG_IGN : SIG_DFL;
-	return (int)syscall(SYS_rt_sigaction, sig, &ka, NULL, (size_t)KSIGSET_SIZE);
-#else
-	struct sigaction sa = {0};
-	sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
-	if (sigaction(sig, &sa, NULL) < 0 && !(errno == EINVAL && sig >= 32 && sig < SIGRTMIN))
-		return -1;
-	return 0;
-#endif
+	return rawsig_set(sig, ignore ? SIG_IGN : SIG_DFL);
 }
 
-/* 1 if SIG is ignored, 0 if not (or not readable: a libc-reserved
- * signal through the libc call), -1 on error. */
+/* 1 if SIG is ignored, 0 if not, -1 on error. */
 static int is_ignored(int sig)
 {
-#ifdef K_SIGACTION
-	struct k_sigaction old;
-	memset(&old, 0, sizeof old);
-	if (syscall(SYS_rt_sigaction, sig, NULL, &old, (size_t)KSIGSET_SIZE) < 0)
+	void (*h)(int);
+	if (rawsig_get(sig, &h) < 0)
 		return -1;
-	return old.handler == SIG_IGN;
-#else
-	struct sigaction old;
-	if (sigaction(sig, NULL, &old) < 0)
-		return errno == EINVAL && sig >= 32 && sig < SIGRTMIN ? 0 : -1;
-	return old.sa_handler == SIG_IGN;
-#endif
+	return h == SIG_IGN;
 }
 
 /* Every disposition to SIG_DFL, or SIG_IGN for attr->sigignore; with
@@ -165,9 +122,8 @@ static int reset_signals(const struct child *c)
 
 static int set_mask(int how, const sigset_t *set, sigset_t *old)
 {
-	/* Raw for the same reasons: glibc's sigprocmask drops its reserved
-	 * signals from the set, and no interceptor may run in the child. */
-	return (int)syscall(SYS_rt_sigprocmask, how, set, old, (size_t)KSIGSET_SIZE);
+	/* Raw: glibc's sigprocmask drops its reserved signals from the set. */
+	return rawsig_procmask(how, set, old);
 }
 
 /* close_range(first, last), or close() one by one where the kernel lacks

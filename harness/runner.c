@@ -27,6 +27,7 @@
 #include "child_wait.h"
 #include "feature.h"
 #include "names.h"
+#include "rawsig.h"
 #include "sandbox.h"
 #include "step_ctx.h"
 #include "sys.h"
@@ -83,12 +84,10 @@ void obs_num(struct step_ctx *ctx, const char *key, double v)
 
 static void reset_self(const char *tmp)
 {
-	sigset_t none;
-	sigemptyset(&none);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Raw, so that the libc's reserved signals are reset too: a driver
+	 * started by glibc's posix_spawn (as make starts it) has 32 and 33
+	 * ignored, which every backend's child would inherit. */
+	rawsig_reset_all();
 	if (sl_close_range(3, ~0U, 0) < 0)
 		for (int fd = 3; fd < 4096; fd++)
 			close(fd);

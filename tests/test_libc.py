@@ -17,8 +17,15 @@ def test_libc_cases_pass(tmp_path):
             "libc/popen_streams_closed_in_next_popen", "libc/handler_never_in_child"} <= ids
     u = units(doc)
     # Each case ran (not skipped) with posix_spawn or its own backend list.
+    # Known glibc findings are xfail here (musl passes them: test_musl.py).
+    findings = {"libc/reserved_signals_default_in_program"}
     for c in doc["cases"]:
-        assert c["outcome"] == "pass", (c["id"], [x["reason"] for x in c["backends"]])
+        want = "xfail" if c["id"] in findings else "pass"
+        assert c["outcome"] == want, (c["id"], [x["reason"] for x in c["backends"]])
+    # The finding as observed: the program glibc's posix_spawn started
+    # ignores glibc's two reserved signals, which the spawner had at default.
+    obs = u[("libc/reserved_signals_default_in_program", "posix_spawn")]["observation"]
+    assert obs["sigignored"] == "SIG32,SIG33", obs["sigignored"]
     obs = u[("libc/error_file_action_open", "posix_spawn")]["observation"]
     assert obs["spawn.errno"] == "ENOENT" and obs["child.left"] == "no"
     obs = u[("libc/system_signals_caller", "posix_spawn")]["observation"]
