@@ -65,6 +65,12 @@ struct backend {
 	int (*spawn)(const struct spawn_req *req, struct spawn_res *res);
 };
 
+/* A request for PATH with ARGV and ENVP whose child keeps stdio: the
+ * classic backends inherit fds 0-2, pdspawn gets them as identity map
+ * entries.  Zeroes everything else. */
+void spawn_req_stdio(struct spawn_req *req, const struct backend *be, const char *path, char *const *argv,
+		     char *const *envp);
+
 extern const struct backend backend_fork, backend_vfork, backend_posix_spawn,
 	backend_clone3, backend_pidfd_spawn, backend_pdspawn;
 

@@ -20,3 +20,15 @@ size_t backend_count(void)
 {
 	return sizeof sl_backends / sizeof *sl_backends - 1;
 }
+
+void spawn_req_stdio(struct spawn_req *req, const struct backend *be, const char *path, char *const *argv,
+		     char *const *envp)
+{
+	memset(req, 0, sizeof *req);
+	req->path = path;
+	req->argv = argv;
+	req->envp = envp;
+	if (be == &backend_pdspawn)
+		for (int fd = 0; fd < 3; fd++)
+			req->map[req->nmap++] = (struct sl_fdmap){fd, fd};
+}

@@ -112,13 +112,7 @@ int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	char *argv[] = {(char *)ctx->probe, "--count-fds", NULL};
 	char *envp[] = {NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = ctx->probe;
-	req.argv = argv;
-	req.envp = envp;
-	if (strcmp(ctx->be->name, "pdspawn") == 0)
-		for (int fd = 0; fd < 3; fd++)
-			req.map[req.nmap++] = (struct sl_fdmap){fd, fd};
+	spawn_req_stdio(&req, ctx->be, ctx->probe, argv, envp);
 
 	pthread_t th[MAX_THREADS];
 	long started = 0;

@@ -268,13 +268,7 @@ int exp_libc_popen(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	char *argv[] = {(char *)ctx->probe, "--out", out[2], NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = ctx->probe;
-	req.argv = argv;
-	req.envp = envp;
-	if (strcmp(ctx->be->name, "pdspawn") == 0)
-		for (int i = 0; i < 3; i++)
-			req.map[req.nmap++] = (struct sl_fdmap){i, i};
+	spawn_req_stdio(&req, ctx->be, ctx->probe, argv, envp);
 	struct spawn_res res = {-1, -1, 0, 0};
 	if (ctx->be->spawn(&req, &res) < 0 || res.err) {
 		snprintf(err, errlen, "%s spawn: %s", ctx->be->name, strerror(res.err ? res.err : errno));
@@ -368,13 +362,7 @@ int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx
 	char *argv[] = {(char *)ctx->probe, "--exit-now", NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = ctx->probe;
-	req.argv = argv;
-	req.envp = envp;
-	if (strcmp(ctx->be->name, "pdspawn") == 0)
-		for (int i = 0; i < 3; i++)
-			req.map[req.nmap++] = (struct sl_fdmap){i, i};
+	spawn_req_stdio(&req, ctx->be, ctx->probe, argv, envp);
 	struct storm s = {getpid(), 0, 0};
 	pthread_t t;
 	/* The storm thread must not take the signal itself: it runs with SIGUSR1 blocked. */

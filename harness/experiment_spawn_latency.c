@@ -26,13 +26,7 @@ int exp_spawn_latency(const long *iv, char *const *sv, struct step_ctx *ctx, cha
 	char *argv[] = {path, iv[1] == 0 ? "--exit-now" : NULL, NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = path;
-	req.argv = argv;
-	req.envp = envp;
-	if (strcmp(ctx->be->name, "pdspawn") == 0)
-		for (int fd = 0; fd < 3; fd++)
-			req.map[req.nmap++] = (struct sl_fdmap){fd, fd};
+	spawn_req_stdio(&req, ctx->be, path, argv, envp);
 	double *total = xcalloc((size_t)count, sizeof *total), *call = xcalloc((size_t)count, sizeof *call);
 	long done = 0, failed = 0;
 	for (; done < count; done++) {
