@@ -33,7 +33,9 @@ typedef int (*addclosefrom_fn)(posix_spawn_file_actions_t *, int);
 
 int backend_file_actions(const struct spawn_req *req, posix_spawn_file_actions_t *fa)
 {
-	int r = 0;
+	int r = posix_spawn_file_actions_init(fa);
+	if (r)
+		return r;
 	for (size_t i = 0; i < req->nmap && !r; i++)
 		if (req->map[i].src != req->map[i].dst)
 			r = posix_spawn_file_actions_adddup2(fa, req->map[i].src, req->map[i].dst);
@@ -47,5 +49,7 @@ int backend_file_actions(const struct spawn_req *req, posix_spawn_file_actions_t
 		*(void **)&fn = dlsym(RTLD_DEFAULT, "posix_spawn_file_actions_addclosefrom_np");
 		r = fn ? fn(fa, req->closefrom) : ENOSYS;
 	}
+	if (r)
+		posix_spawn_file_actions_destroy(fa);
 	return r;
 }

@@ -8,9 +8,10 @@
 
 #include "backend.h"
 
-/* The request's fd actions as posix_spawn file actions (posix_spawn and
- * pidfd_spawn).  Returns 0 or an errno value; ENOSYS when the request has
- * closefrom and the libc lacks posix_spawn_file_actions_addclosefrom_np. */
+/* Initialise FA with the request's fd actions as posix_spawn file actions
+ * (posix_spawn and pidfd_spawn).  Returns 0 (the caller destroys FA) or an
+ * errno value (nothing to destroy); ENOSYS when the request has closefrom
+ * and the libc lacks posix_spawn_file_actions_addclosefrom_np. */
 int backend_file_actions(const struct spawn_req *req, posix_spawn_file_actions_t *fa);
 
 /* Never returns: execs, or _exit(127) as a shell would. */

@@ -48,13 +48,8 @@ static int pfs_spawn(const struct spawn_req *req, struct spawn_res *res)
 		return -1;
 	}
 	posix_spawn_file_actions_t fa;
-	int r = posix_spawn_file_actions_init(&fa);
+	int r = backend_file_actions(req, &fa);
 	if (r) {
-		errno = r;
-		return -1;
-	}
-	if ((r = backend_file_actions(req, &fa))) {
-		posix_spawn_file_actions_destroy(&fa);
 		errno = r;
 		return -1;
 	}
