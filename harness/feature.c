@@ -31,6 +31,7 @@
 /* After the libc headers: sys.h fills in what they lack (P_PIDFD etc.). */
 #include "feature.h"
 #include "names.h"
+#include "util.h"
 #include "sys.h"
 
 /* Proposed by Christian Brauner, "[PATCH RFC 1/2] clone: add CLONE_AUTOREAP"
@@ -695,21 +696,6 @@ static long read_num(const char *path)
 	return v;
 }
 
-static int write_str(const char *path, const char *s, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t w = write(fd, s, n);
-	int e = errno;
-	close(fd);
-	if (w != (ssize_t)n) {
-		errno = w < 0 ? e : EIO;
-		return -1;
-	}
-	return 0;
-}
-
 static int grandchild_pid_max(int sock)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with its parent if killed on timeout */
@@ -753,24 +739,6 @@ static int child_pid_max(int sock)
 	return 0;
 }
 
-static int map_ids(pid_t pid, char *why, size_t len)
-{
-	char path[64], line[64];
-	unsigned uid = geteuid() ? (unsigned)geteuid() : 65534;
-	unsigned gid = getegid() ? (unsigned)getegid() : 65534;
-	static const char *const files[] = {"setgroups", "uid_map", "gid_map"};
-	for (int i = 0; i < 3; i++) {
-		int n = i == 0 ? snprintf(line, sizeof line, "deny")
-			       : snprintf(line, sizeof line, "0 %u 1\n", i == 1 ? uid : gid);
-		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
-		if (write_str(path, line, (size_t)n) < 0) {
-			snprintf(why, len, "writing %s -> %s", path, errno_name(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static enum feat_state p_namespaced_pid_max(char *d, size_t len)
 {
 	long host = read_num(pid_max_path);
@@ -799,7 +767,7 @@ static enum feat_state p_namespaced_pid_max(char *d, size_t len)
 	char why[128] = "";
 	int got = rep_recv(sv[0], &r, WAIT_MS);
 	if (got == 1 && r.stage == PM_READY) {
-		if (map_ids(pid, why, sizeof why) == 0 && send(sv[0], "g", 1, MSG_NOSIGNAL) == 1)
+		if (userns_map_root(pid, why, sizeof why) == 0 && send(sv[0], "g", 1, MSG_NOSIGNAL) == 1)
 			got = rep_recv(sv[0], &r, WAIT_MS);
 		else
 			got = -2;
@@ -832,7 +800,7 @@ static enum feat_state p_namespaced_pid_max(char *d, size_t len)
 		if (now == v) {
 			char old[24];
 			int n = snprintf(old, sizeof old, "%ld\n", host);
-			int ok = write_str(pid_max_path, old, (size_t)n) == 0;
+			int ok = write_path(pid_max_path, old, (size_t)n) == 0;
 			s = say(d, len, FEAT_UNKNOWN,
 				"!!! HOST pid_max CHANGED %ld -> %ld by this probe; restore %s !!!", host, now,
 				ok ? "done" : "FAILED");

@@ -17,6 +17,7 @@
 
 #include "case.h"
 #include "names.h"
+#include "util.h"
 #include "pidwrap.h"
 #include "sys.h"
 
@@ -150,29 +151,6 @@ static void ns_creator(struct pidwrap *pw, int (*fn)(struct pidwrap *, char *, s
 	_exit(0);
 }
 
-static int map_ids(pid_t pid, char *err, size_t errlen)
-{
-	char path[64], line[64];
-	unsigned uid = geteuid() ? (unsigned)geteuid() : 65534;
-	unsigned gid = getegid() ? (unsigned)getegid() : 65534;
-	static const char *const files[] = {"setgroups", "uid_map", "gid_map"};
-	for (int i = 0; i < 3; i++) {
-		int n = i == 0 ? snprintf(line, sizeof line, "deny")
-			       : snprintf(line, sizeof line, "0 %u 1\n", i == 1 ? uid : gid);
-		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		ssize_t w = fd < 0 ? -1 : write(fd, line, (size_t)n);
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		if (w != n) {
-			snprintf(err, errlen, "writing %s: %s", path, errno_name(w < 0 ? e : EIO));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* The buffer's last complete line is W's "!rc" line. */
 static int ends_with_rc(const struct sbuf *b)
 {
@@ -264,7 +242,7 @@ int pidwrap_in_ns(struct pidwrap *pw, int (*fn)(struct pidwrap *, char *, size_t
 	int pr = now < deadline ? poll(&p, 1, (int)(deadline - now)) : 0;
 	if (pr == 1 && recv(sync[0], &ready, 1, 0) == 1 && ready == NS_READY) {
 		char go = NS_GO;
-		if (map_ids(c, err, errlen) == 0 && send(sync[0], &go, 1, MSG_NOSIGNAL) == 1)
+		if (userns_map_root(c, err, errlen) == 0 && send(sync[0], &go, 1, MSG_NOSIGNAL) == 1)
 			rc = take_report(pw->ctx, rep[0], deadline, err, errlen);
 		else if (!*err)
 			snprintf(err, errlen, "could not start the wrap namespace: %s", errno_name(errno));

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "names.h"
+
 static void oom(void)
 {
 	static const char msg[] = "spawnlab: out of memory\n";
@@ -180,6 +182,39 @@ int write_all(int fd, const void *buf, size_t n)
 			return -1;
 		p += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int write_path(const char *path, const char *s, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, s, n);
+	int e = errno;
+	close(fd);
+	if (w != (ssize_t)n) {
+		errno = w < 0 ? e : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int userns_map_root(pid_t pid, char *err, size_t errlen)
+{
+	char path[64], line[64];
+	unsigned uid = geteuid() ? (unsigned)geteuid() : 65534;
+	unsigned gid = getegid() ? (unsigned)getegid() : 65534;
+	static const char *const files[] = {"setgroups", "uid_map", "gid_map"};
+	for (int i = 0; i < 3; i++) {
+		int n = i == 0 ? snprintf(line, sizeof line, "deny")
+			       : snprintf(line, sizeof line, "0 %u 1\n", i == 1 ? uid : gid);
+		snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
+		if (write_path(path, line, (size_t)n) < 0) {
+			snprintf(err, errlen, "writing %s: %s", path, errno_name(errno));
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
@@ -30,6 +31,12 @@ char *read_file(const char *path, size_t max, size_t *len);
 int rm_tree(const char *path);
 uint64_t mono_ms(void);
 uint64_t mono_us(void);
+/* Open PATH for writing and write S (N bytes) in one call, as /proc and
+ * /sys files want; 0, or -1 with errno (EIO for a short write). */
+int write_path(const char *path, const char *s, size_t n);
+/* Map root in the user namespace of PID to our euid and egid (65534 when
+ * we are root), setgroups denied.  0, or -1 with the failing file in ERR. */
+int userns_map_root(pid_t pid, char *err, size_t errlen);
 /* write(2) all of BUF, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t n);
 
