@@ -42,13 +42,7 @@ static int spawn_probe(struct pidwrap *pw, struct spawn_res *res, char *err, siz
 	char *argv[] = {(char *)pw->ctx->probe, "--exit-now", NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = pw->ctx->probe;
-	req.argv = argv;
-	req.envp = envp;
-	if (strcmp(pw->ctx->be->name, "pdspawn") == 0)
-		for (int fd = 0; fd < 3; fd++)
-			req.map[req.nmap++] = (struct sl_fdmap){fd, fd};
+	spawn_req_stdio(&req, pw->ctx->be, pw->ctx->probe, argv, envp);
 	*res = (struct spawn_res){-1, -1, 0, 0};
 	if (pw->ctx->be->spawn(&req, res) < 0 || res->err || res->pid <= 0) {
 		snprintf(err, errlen, "%s spawn: %s", pw->ctx->be->name, errno_name(res->err ? res->err : errno));
@@ -93,6 +87,7 @@ static int stale_child(struct pidwrap *pw, struct stale *s, void (*hook)(struct 
 	}
 	if (wait_zombie(pw, s->pidfd) < 0) {
 		snprintf(err, errlen, "child %d did not exit in time", (int)s->pid);
+		close(s->pidfd);
 		return -1;
 	}
 	if (hook)
@@ -120,6 +115,23 @@ static int stranger(struct pidwrap *pw, pid_t p, struct victim *v, char *err, si
 	obs_num(pw->ctx, "ms", (double)(t1 - t0) / 1000.0);
 	obs_put(pw->ctx, "victim.pid", "%d", (int)v->pid);
 	return victim_ready(v, budget(pw), err, errlen);
+}
+
+/* The set-up of the stale-pid scenarios: prime the namespace, spawn and
+ * reap a child keeping its pid and pidfd (HOOK runs while it is a zombie),
+ * then bring its pid round into victim V.  On failure nothing is left:
+ * the pidfd is closed and the victim ended. */
+static int stale_then_stranger(struct pidwrap *pw, struct stale *s, void (*hook)(struct pidwrap *, struct stale *),
+			       struct victim *v, char *err, size_t errlen)
+{
+	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, s, hook, err, errlen) < 0)
+		return -1;
+	if (stranger(pw, s->pid, v, err, errlen) < 0) {
+		victim_end(v, budget(pw));
+		close(s->pidfd);
+		return -1;
+	}
+	return 0;
 }
 
 /* Read /proc/P/FILE; "" with the errno name in BUF on failure. */
@@ -267,12 +279,8 @@ static int sc_stale_kill(struct pidwrap *pw, char *err, size_t errlen)
 	struct victim v;
 	char got[64];
 	pid_t from;
-	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, &s, NULL, err, errlen) < 0)
+	if (stale_then_stranger(pw, &s, NULL, &v, err, errlen) < 0)
 		return -1;
-	if (stranger(pw, s.pid, &v, err, errlen) < 0) {
-		victim_end(&v, budget(pw));
-		return -1;
-	}
 	/* The pidfd-based parent: its handle names the dead child, not the pid. */
 	int r = sl_pidfd_send_signal(s.pidfd, SIGUSR1, NULL, 0);
 	obs_put(pw->ctx, "stale.pidfd_send_signal", "%s", rc_name(r));
@@ -295,12 +303,8 @@ static int sc_pidfd_open_race(struct pidwrap *pw, char *err, size_t errlen)
 	struct victim v;
 	char got[64];
 	pid_t from;
-	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, &s, NULL, err, errlen) < 0)
+	if (stale_then_stranger(pw, &s, NULL, &v, err, errlen) < 0)
 		return -1;
-	if (stranger(pw, s.pid, &v, err, errlen) < 0) {
-		victim_end(&v, budget(pw));
-		return -1;
-	}
 	/* Learned the pid before the reap, opened it after the reuse. */
 	int fd = sl_pidfd_open(s.pid, 0);
 	obs_put(pw->ctx, "race.pidfd_open", "%s", fd >= 0 ? "0" : errno_name(errno));
@@ -321,12 +325,8 @@ static int sc_waitpid_stale(struct pidwrap *pw, char *err, size_t errlen)
 {
 	struct stale s;
 	struct victim v;
-	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, &s, NULL, err, errlen) < 0)
+	if (stale_then_stranger(pw, &s, NULL, &v, err, errlen) < 0)
 		return -1;
-	if (stranger(pw, s.pid, &v, err, errlen) < 0) {
-		victim_end(&v, budget(pw));
-		return -1;
-	}
 	int st = 0;
 	pid_t w = waitpid(s.pid, &st, WNOHANG);
 	obs_put(pw->ctx, "waitpid.wnohang", "%s", w < 0 ? errno_name(errno) : w == 0 ? "running" : "reaped");
@@ -368,12 +368,8 @@ static int sc_proc_stale(struct pidwrap *pw, char *err, size_t errlen)
 {
 	struct stale s;
 	struct victim v;
-	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, &s, proc_before, err, errlen) < 0)
+	if (stale_then_stranger(pw, &s, proc_before, &v, err, errlen) < 0)
 		return -1;
-	if (stranger(pw, s.pid, &v, err, errlen) < 0) {
-		victim_end(&v, budget(pw));
-		return -1;
-	}
 	char dir[32], comm[32], stat[512], start[32], old[32];
 	snprintf(dir, sizeof dir, "/proc/%d", (int)s.pid);
 	proc_read(dir, -1, "comm", comm, sizeof comm);
