@@ -26,7 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child_wait.h"
 #include "experiments.h"
 #include "util.h"
 
@@ -36,7 +35,6 @@
 struct sample_env {
 	const struct backend *be;
 	char *path;
-	uint64_t deadline_ms;
 	int inherit_ignored; /* pdspawn_ignored=inherit: PDSPAWN_INHERIT_IGNORED */
 };
 
@@ -98,13 +96,11 @@ static int reap(const struct spawn_res *res)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
+	idtype_t how = res->pidfd >= 0 ? (idtype_t)P_PIDFD : P_PID;
+	id_t id = res->pidfd >= 0 ? (id_t)res->pidfd : (id_t)res->pid;
 	int r;
-	if (res->pidfd >= 0)
-		while ((r = waitid((idtype_t)P_PIDFD, (id_t)res->pidfd, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
-			;
-	else
-		while ((r = waitid(P_PID, (id_t)res->pid, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
-			;
+	while ((r = waitid(how, id, &si, WEXITED | __WALL)) < 0 && errno == EINTR)
+		;
 	return r == 0 && si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -1;
 }
 
@@ -280,8 +276,7 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	uint64_t budget_end = mono_ms() + (uint64_t)iv[6];
 	if (budget_end + 2000 > ctx->deadline_ms)
 		budget_end = ctx->deadline_ms > 2000 ? ctx->deadline_ms - 2000 : 0;
-	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"), ctx->deadline_ms,
-			       iv[7] == 1};
+	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"), iv[7] == 1};
 	free(dir);
 	if (access(e.path, X_OK) < 0) {
 		snprintf(err, errlen, "%s: %s (is it built?)", e.path, strerror(errno));

@@ -75,28 +75,14 @@ struct child {
 	int err;              /* errno of the failed step; 0 if none */
 };
 
-/* Dispositions and the mask are set with the raw system calls
- * (rawsig.h) so that every signal can be reset, including the ones a libc
- * reserves for itself (glibc's sigaction() refuses 32 and 33, musl's 32 to
- * 34), and so that a sanitizer's interceptor never runs in the vfork
- * child. */
-static int set_disposition(int sig, int ignore)
-{
-	return rawsig_set(sig, ignore ? SIG_IGN : SIG_DFL);
-}
-
-/* 1 if SIG is ignored, 0 if not, -1 on error. */
-static int is_ignored(int sig)
-{
-	void (*h)(int);
-	if (rawsig_get(sig, &h) < 0)
-		return -1;
-	return h == SIG_IGN;
-}
-
 /* Every disposition to SIG_DFL, or SIG_IGN for attr->sigignore; with
  * PDSPAWN_INHERIT_IGNORED the ignored ones stay, and where the kernel has
- * already reset the handlers only attr->sigignore needs a call. */
+ * already reset the handlers only attr->sigignore needs a call.
+ * Dispositions and the mask are set with the raw system calls (rawsig.h)
+ * so that every signal can be reset, including the ones a libc reserves
+ * for itself (glibc's sigaction() refuses 32 and 33, musl's 32 to 34;
+ * glibc's sigprocmask drops them from the set), and so that a sanitizer's
+ * interceptor never runs in the vfork child. */
 static int reset_signals(const struct child *c)
 {
 	const struct pdspawn_attr *a = c->attr;
@@ -106,24 +92,20 @@ static int reset_signals(const struct child *c)
 			continue;
 		int ignore = a->sigignore && sigismember(a->sigignore, sig) == 1;
 		if (inherit && !ignore) {
+			/* Keep what is ignored, drop a handler; after
+			 * CLONE_CLEAR_SIGHAND no handler is left. */
 			if (c->cleared)
 				continue;
-			int k = is_ignored(sig);
-			if (k < 0)
+			void (*h)(int);
+			if (rawsig_get(sig, &h) < 0)
 				return -1;
-			if (k)
+			if (h == SIG_IGN)
 				continue;
 		}
-		if (set_disposition(sig, ignore) < 0)
+		if (rawsig_set(sig, ignore ? SIG_IGN : SIG_DFL) < 0)
 			return -1;
 	}
 	return 0;
-}
-
-static int set_mask(int how, const sigset_t *set, sigset_t *old)
-{
-	/* Raw: glibc's sigprocmask drops its reserved signals from the set. */
-	return rawsig_procmask(how, set, old);
 }
 
 /* close_range(first, last), or close() one by one where the kernel lacks
@@ -224,7 +206,7 @@ static int child_main(void *arg)
 	if (a->cwd && chdir(a->cwd) < 0)
 		goto fail;
 	/* Unblock last: from here on a signal meets only SIG_DFL or SIG_IGN. */
-	if (set_mask(SIG_SETMASK, c->mask, NULL) < 0)
+	if (rawsig_procmask(SIG_SETMASK, c->mask, NULL) < 0)
 		goto fail;
 	execve(c->path, c->argv, c->envp);
 fail:
@@ -305,11 +287,11 @@ static pid_t start_child(struct child *c, char *stack, size_t size, int *fd)
 	c->cleared = 0;
 	sigset_t all, old;
 	memset(&all, 0xff, sizeof all);
-	if (set_mask(SIG_BLOCK, &all, &old) < 0)
+	if (rawsig_procmask(SIG_BLOCK, &all, &old) < 0)
 		return -1;
 	pid_t pid = clone(child_main, stack + size, CLONE_VM | CLONE_VFORK | CLONE_PIDFD, c, fd);
 	int e = errno;
-	set_mask(SIG_SETMASK, &old, NULL);
+	rawsig_procmask(SIG_SETMASK, &old, NULL);
 	errno = e;
 	return pid;
 }

@@ -642,14 +642,9 @@ static enum res t_signals(char *why, size_t len)
 		if (n > 0)
 			caller_ign = status_mask(text, "SigIgn:");
 	}
-	if (caller_ign == ~0ULL || !(caller_ign & bit(SIGUSR1)) || !(caller_ign & bit(rt))) {
-		sigprocmask(SIG_SETMASK, &old_mask, NULL);
-		sigaction(SIGUSR1, &old1, NULL);
-		sigaction(SIGUSR2, &old2, NULL);
-		sigaction(rt, &old_rt, NULL);
-		return FAILED("set-up: the caller's SigIgn %llx lacks USR1 or SIGRTMIN+3", caller_ign);
-	}
 	enum res res = PASS;
+	if (caller_ign == ~0ULL || !(caller_ign & bit(SIGUSR1)) || !(caller_ign & bit(rt)))
+		res = FAILED("set-up: the caller's SigIgn %llx lacks USR1 or SIGRTMIN+3", caller_ign);
 	for (size_t i = 0; i < sizeof rows / sizeof *rows && res == PASS; i++) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -92,22 +93,28 @@ int rawsig_pending(sigset_t *set)
 	return (int)syscall(SYS_rt_sigpending, set, (size_t)KSIGSET_SIZE);
 }
 
-int rawsig_has(const sigset_t *set, int sig)
+/* SIG's word in the kernel's part of SET, and its bit there; NULL for a
+ * number the kernel does not have. */
+static unsigned long *word_of(const sigset_t *set, int sig, unsigned long *bit)
 {
 	if (sig < 1 || sig >= _NSIG)
-		return 0;
-	const unsigned long *w = (const unsigned long *)(const void *)set;
+		return NULL;
 	unsigned bits = (unsigned)(sizeof(unsigned long) * CHAR_BIT), i = (unsigned)(sig - 1);
-	return (int)((w[i / bits] >> (i % bits)) & 1UL);
+	*bit = 1UL << (i % bits);
+	return (unsigned long *)(uintptr_t)set + i / bits;
+}
+
+int rawsig_has(const sigset_t *set, int sig)
+{
+	unsigned long bit, *w = word_of(set, sig, &bit);
+	return w && (*w & bit);
 }
 
 void rawsig_add(sigset_t *set, int sig)
 {
-	if (sig < 1 || sig >= _NSIG)
-		return;
-	unsigned long *w = (unsigned long *)(void *)set;
-	unsigned bits = (unsigned)(sizeof(unsigned long) * CHAR_BIT), i = (unsigned)(sig - 1);
-	w[i / bits] |= 1UL << (i % bits);
+	unsigned long bit, *w = word_of(set, sig, &bit);
+	if (w)
+		*w |= bit;
 }
 
 int rawsig_reset_all(void)
