@@ -94,7 +94,7 @@ int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, 
 	 "a process blocked in CALL (verified in /proc) is interrupted per MODE; what the call returns",      \
 	 {{"call", ARG_CHOICE, 1, NULL, eintr_call_names},                                                    \
 	  {"mode", ARG_CHOICE, 1, NULL, "handler|restart|stopcont|sigchld"},                                 \
-	  {"parent", ARG_CHOICE, 0, "auto", "auto|classic|descriptor"}},                                     \
+	  {"parent", ARG_CHOICE, 0, "classic", "classic|descriptor"}},                                     \
 	 exp_eintr}
 
 /* Helpers for experiments (experiment_util.c). */
