@@ -14,6 +14,7 @@
 #define CASE_MAX_NEEDS 8
 #define CASE_MAX_BACKENDS 16
 #define CASE_MAX_SHOW 8
+#define CASE_MAX_FINDINGS 8
 #define CASE_TIMEOUT_MAX 300 /* seconds, per backend run */
 
 enum arg_type {
@@ -73,6 +74,33 @@ struct expect {
 	char *value;
 };
 
+/* Where an expectation comes from.  Typed, "man:signal.7 TEXT",
+ * "linux:fs/exec.c de_thread", "posix:posix_spawn", "glibc:PATH",
+ * "musl:PATH", "commit:SHA" (a Linux commit), "spawnlab:PATH" (this
+ * repository): TYPE and REF are set, so
+ * reports can link and diffs can name what a change touches.  Free text:
+ * TYPE and REF are NULL. */
+struct source {
+	char *type;
+	char *ref;
+	char *text; /* the rest of the line; may be empty for a typed source */
+};
+
+/* A known finding: the machine disagrees with the documented expectation
+ * on KEY for these backends, and does what KEY OP VALUE says instead
+ * (kselftest's XFAIL_ADD granularity: one expectation, one backend or
+ * group).  The unit is xfail only when the documented expectation fails
+ * and this one holds; see case_check.c. */
+struct finding {
+	int line;
+	unsigned long backends; /* bit per sl_backends[] index; 0 = every backend */
+	char *libc;             /* "glibc" or "musl": only under that libc; NULL: any */
+	char *key;
+	enum expect_op op;
+	char *value; /* what the machine does */
+	char *why;   /* why, with its source */
+};
+
 struct spawn_spec {
 	int line;
 	struct sl_fdmap map[SL_MAX_FDMAP];
@@ -95,14 +123,15 @@ struct sl_case {
 	char *file;
 	int line;
 	char *desc;
-	char *sources[CASE_MAX_SOURCES];
+	struct source sources[CASE_MAX_SOURCES];
 	size_t nsources;
 	unsigned long backends; /* bit per backend; all by default */
 	char *needs[CASE_MAX_NEEDS];
 	size_t nneeds;
 	int needs_root;
 	int explicit_only; /* run only when a pattern selects it (benchmarks) */
-	char *finding;     /* known disagreement with the source: fail -> xfail */
+	struct finding findings[CASE_MAX_FINDINGS];
+	size_t nfindings;
 	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
 	size_t nshow;
 	int timeout; /* seconds; 0: the run's default */
@@ -128,5 +157,15 @@ int case_parse_buffer(const char *path, const char *data, size_t len, struct cas
 int case_load_dir(const char *dir, struct case_list *out);
 void case_list_free(struct case_list *l);
 const char *expect_op_name(enum expect_op op);
+/* The source types a typed 'source' line may start with, NULL-terminated. */
+extern const char *const sl_source_types[];
+/* Whether expectation I of C applies to backend B: a backend-specific line
+ * replaces the general ones on its key and sub-keys (case_check.c). */
+int case_expect_applies(const struct sl_case *c, size_t i, size_t b);
+/* Every case has a positive control: NULL when C's expectations for
+ * backend B fail on an empty observation (a probe or experiment that
+ * reported nothing) and its fd expectations fail when the probe sees no
+ * fds; else what is missing (case_check.c). */
+const char *case_positive_control_gap(const struct sl_case *c, size_t b);
 
 #endif

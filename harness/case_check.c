@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run.h"
 #include "runner.h"
 #include "util.h"
 
@@ -112,14 +113,63 @@ static char *expand(const struct kv *obs, const char *v, char **missing)
 	return b.s;
 }
 
+/* Judge one expectation-shaped line (KEY OP VALUE) against the
+ * observation: *want and *actual are set (allocated), the result is 1 when
+ * it holds. */
+static int judge(const struct kv *obs, int probed, const char *key, enum expect_op op, const char *value,
+		 char **want, char **actual)
+{
+	char *missing = NULL;
+	int ok = 0;
+	*want = expand(obs, value, &missing);
+	if (missing) {
+		*actual = xasprintf("(no observed value for variable %s)", missing);
+		free(missing);
+		return 0;
+	}
+	const char *a = kv_get(obs, key);
+	if (!a && !probed && !is_runner_key(key)) {
+		const char *er = kv_get(obs, "spawn.errno"), *ec = kv_get(obs, "exit.code");
+		*actual = xasprintf("(the probe did not report: spawn.errno=%s exit.code=%s)", er ? er : "?",
+				    ec ? ec : "?");
+		return 0;
+	}
+	*actual = xstrdup(a ? a : is_fd_key(key) ? "closed" : "absent");
+	if (compare(op, *actual, *want, &ok) < 0) {
+		char *x = *actual;
+		*actual = xasprintf("%s (not a number)", x);
+		free(x);
+		return 0;
+	}
+	return ok;
+}
+
+static int finding_applies(const struct sl_case *c, const struct finding *f, size_t b)
+{
+	unsigned long mask = f->backends ? f->backends : c->backends;
+	return (mask & (1UL << b)) != 0 && (!f->libc || strcmp(f->libc, libc_name()) == 0);
+}
+
+int case_expect_applies(const struct sl_case *c, size_t i, size_t b)
+{
+	return applies(c, i, b);
+}
+
+/* The finding that covers a failed expectation on KEY: bound to KEY for
+ * this backend, and what it records holds. */
+static const struct finding_result *covering(const struct unit_result *u, const char *key)
+{
+	for (size_t i = 0; i < u->nfinds; i++)
+		if (u->finds[i].holds && strcmp(u->finds[i].f->key, key) == 0)
+			return &u->finds[i];
+	return NULL;
+}
+
 void check_unit(const struct sl_case *c, size_t b, struct unit_result *u)
 {
 	/* An experiment reports its own keys; only a probe spawn can "not
 	 * report". */
 	int probed = kv_get(&u->obs, "probe.end") != NULL || kv_get(&u->obs, "experiment") != NULL;
-	int failed = 0;
-	struct sbuf why;
-	sb_init(&why);
 	u->exps = xcalloc(c->nexpects, sizeof *u->exps);
 	u->nexps = 0;
 	for (size_t i = 0; i < c->nexpects; i++) {
@@ -128,51 +178,127 @@ void check_unit(const struct sl_case *c, size_t b, struct unit_result *u)
 		const struct expect *e = &c->expects[i];
 		struct exp_result *r = &u->exps[u->nexps++];
 		r->e = e;
-		char *missing = NULL;
-		r->want = expand(&u->obs, e->value, &missing);
-		if (missing) {
-			r->actual = xasprintf("(no observed value for variable %s)", missing);
-			free(missing);
-			r->ok = 0;
-			goto judged;
-		}
-		const char *actual = kv_get(&u->obs, e->key);
-		if (!actual && !probed && !is_runner_key(e->key)) {
-			const char *er = kv_get(&u->obs, "spawn.errno"), *ec = kv_get(&u->obs, "exit.code");
-			r->actual = xasprintf("(the probe did not report: spawn.errno=%s exit.code=%s)", er ? er : "?",
-					      ec ? ec : "?");
-			r->ok = 0;
-			goto judged;
-		}
-		r->actual = xstrdup(actual ? actual : is_fd_key(e->key) ? "closed" : "absent");
-		if (compare(e->op, r->actual, r->want, &r->ok) < 0) {
-			char *a = r->actual;
-			r->actual = xasprintf("%s (not a number)", a);
-			free(a);
-			r->ok = 0;
-		}
-	judged:
-		if (!r->ok) {
-			sb_addf(&why, "%sline %d: expected %s %s %s, got %s", failed ? "; " : "", e->line, e->key,
-				expect_op_name(e->op), r->want, r->actual);
-			failed++;
-		}
+		r->ok = judge(&u->obs, probed, e->key, e->op, e->value, &r->want, &r->actual);
 	}
 	if (u->nexps == 0) {
 		u->outcome = OUT_ERROR;
 		u->reason = xstrdup("no expectation applies to this backend");
-		sb_free(&why);
 		return;
 	}
-	u->outcome = failed ? OUT_FAIL : OUT_PASS;
-	u->reason = failed ? xstrdup(why.s) : NULL;
-	if (c->finding && failed) {
-		u->outcome = OUT_XFAIL;
-		free(u->reason);
-		u->reason = xasprintf("known finding (%s): %s", c->finding, why.s);
-	} else if (c->finding) {
+	u->finds = c->nfindings ? xcalloc(c->nfindings, sizeof *u->finds) : NULL;
+	u->nfinds = 0;
+	for (size_t i = 0; i < c->nfindings; i++) {
+		const struct finding *f = &c->findings[i];
+		if (!finding_applies(c, f, b))
+			continue;
+		struct finding_result *r = &u->finds[u->nfinds++];
+		r->f = f;
+		r->holds = judge(&u->obs, probed, f->key, f->op, f->value, &r->want, &r->actual);
+		r->documented_ok = 1;
+		for (size_t j = 0; j < u->nexps; j++)
+			if (strcmp(u->exps[j].e->key, f->key) == 0 && !u->exps[j].ok)
+				r->documented_ok = 0;
+	}
+
+	/* A failed expectation is known only when a finding bound to its key
+	 * holds; every other failure is a fail, whatever findings the case
+	 * carries. */
+	struct sbuf why, known;
+	sb_init(&why);
+	sb_init(&known);
+	int failed = 0, covered = 0;
+	for (size_t i = 0; i < u->nexps; i++) {
+		const struct exp_result *r = &u->exps[i];
+		if (r->ok)
+			continue;
+		const struct finding_result *k = covering(u, r->e->key);
+		if (k) {
+			sb_addf(&known, "%sline %d: expected %s %s %s, got %s as the finding at line %d records (%s %s %s)",
+				covered ? "; " : "", r->e->line, r->e->key, expect_op_name(r->e->op), r->want,
+				r->actual, k->f->line, k->f->key, expect_op_name(k->f->op), k->want);
+			covered++;
+			continue;
+		}
+		sb_addf(&why, "%sline %d: expected %s %s %s, got %s", failed ? "; " : "", r->e->line, r->e->key,
+			expect_op_name(r->e->op), r->want, r->actual);
+		for (size_t j = 0; j < u->nfinds; j++)
+			if (strcmp(u->finds[j].f->key, r->e->key) == 0)
+				sb_addf(&why, " (not the known finding either: line %d records %s %s %s)",
+					u->finds[j].f->line, u->finds[j].f->key, expect_op_name(u->finds[j].f->op),
+					u->finds[j].want);
+		failed++;
+	}
+	const struct finding_result *gone = NULL;
+	for (size_t i = 0; i < u->nfinds && !gone; i++)
+		if (u->finds[i].documented_ok)
+			gone = &u->finds[i];
+	if (failed) {
+		u->outcome = OUT_FAIL;
+		u->reason = xstrdup(why.s);
+	} else if (gone) {
 		u->outcome = OUT_XPASS;
-		u->reason = xasprintf("the known finding no longer reproduces: %s", c->finding);
+		u->reason = xasprintf("the known finding at line %d no longer reproduces: %s holds (got %s)",
+				      gone->f->line, gone->f->key, gone->actual);
+	} else if (covered) {
+		u->outcome = OUT_XFAIL;
+		u->reason = xasprintf("known finding: %s", known.s);
+	} else {
+		u->outcome = OUT_PASS;
+		u->reason = NULL;
 	}
 	sb_free(&why);
+	sb_free(&known);
+}
+
+static int is_fd_view_key(const char *k)
+{
+	return strcmp(k, "fds") == 0 || strcmp(k, "fd.count") == 0 || (strncmp(k, "fd.", 3) == 0 && k[3] >= '0' && k[3] <= '9');
+}
+
+/* Judge C's expectations for backend B that pass FILTER (all when NULL)
+ * against OBS; 1 when at least one was judged and all held. */
+static int all_hold(const struct sl_case *c, size_t b, const struct kv *obs, int (*filter)(const char *))
+{
+	int judged = 0, all = 1;
+	for (size_t i = 0; i < c->nexpects && all; i++) {
+		if (!applies(c, i, b) || (filter && !filter(c->expects[i].key)))
+			continue;
+		char *want, *actual;
+		all = judge(obs, 1, c->expects[i].key, c->expects[i].op, c->expects[i].value, &want, &actual);
+		judged++;
+		free(want);
+		free(actual);
+	}
+	return judged && all;
+}
+
+/* Whether C asserts for backend B that some fd is closed. */
+static int asserts_closed(const struct sl_case *c, size_t b)
+{
+	for (size_t i = 0; i < c->nexpects; i++)
+		if (applies(c, i, b) && is_fd_key(c->expects[i].key) && c->expects[i].op == OP_EQ &&
+		    strcmp(c->expects[i].value, "closed") == 0)
+			return 1;
+	return 0;
+}
+
+const char *case_positive_control_gap(const struct sl_case *c, size_t b)
+{
+	struct kv obs;
+	kv_init(&obs);
+	if (c->experiment.kind)
+		kv_set(&obs, "experiment", c->experiment.kind->name);
+	else
+		kv_set(&obs, "probe.end", "yes");
+	const char *gap = NULL;
+	if (all_hold(c, b, &obs, NULL))
+		gap = "every expectation holds on an empty observation, so a probe that saw nothing would pass "
+		      "(expect something that must be there, such as fds = 0,1,2)";
+	kv_set(&obs, "fds", "none");
+	kv_set(&obs, "fd.count", "0");
+	if (!gap && !c->experiment.kind && asserts_closed(c, b) && all_hold(c, b, &obs, is_fd_view_key))
+		gap = "it asserts that an fd is closed, and every fd expectation holds when the probe sees no fds at "
+		      "all (expect an fd that must be open as well, such as fds = 0,1,2 or a passed fd)";
+	kv_free(&obs);
+	return gap;
 }

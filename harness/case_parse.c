@@ -426,63 +426,184 @@ static int valid_key(const char *k)
 	return 1;
 }
 
+const char *const sl_source_types[] = {"man", "posix", "linux", "glibc", "musl", "commit", "spawnlab", NULL};
+
+/* "man:signal.7 rest" is typed; anything else is free text.  A word that
+ * looks typed (lower-case letters, a colon, no space) must use a known
+ * type, so that a misspelt type is an error rather than free text. */
+static int parse_source(struct parser *p, struct source *src, const char *rest)
+{
+	memset(src, 0, sizeof *src);
+	size_t wl = strcspn(rest, " \t"), tl = strspn(rest, "abcdefghijklmnopqrstuvwxyz");
+	if (tl > 0 && tl + 1 < wl && rest[tl] == ':') {
+		size_t t = 0;
+		while (sl_source_types[t] && (strlen(sl_source_types[t]) != tl || strncmp(sl_source_types[t], rest, tl)))
+			t++;
+		if (!sl_source_types[t])
+			return perr(p, "expected a source type (man, posix, linux, glibc, musl, commit, spawnlab) before ':', "
+				       "got '%.*s'", (int)tl, rest);
+		if (strcmp(sl_source_types[t], "commit") == 0 &&
+		    (wl - tl - 1 < 7 || strspn(rest + tl + 1, "0123456789abcdef") < wl - tl - 1))
+			return perr(p, "expected commit: and a commit id of at least 7 hex digits");
+		src->type = xstrdup(sl_source_types[t]);
+		src->ref = xmalloc(wl - tl);
+		memcpy(src->ref, rest + tl + 1, wl - tl - 1);
+		src->ref[wl - tl - 1] = 0;
+		rest += wl;
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+	}
+	src->text = xstrdup(rest);
+	return 0;
+}
+
+/* "[LIST]" right after a keyword: the backends it applies to (0 if no
+ * list), and, where LIBC is given, a libc=glibc|musl condition. */
+static int parse_kw_backends(struct parser *p, const char *kw, const char *name, unsigned long *mask, char **libc)
+{
+	*mask = 0;
+	const char *br = strchr(kw, '[');
+	if (!br)
+		return 0;
+	size_t l = strlen(br);
+	if (l < 3 || br[l - 1] != ']')
+		return perr(p, "expected %s[BACKENDS] with a closing ']'", name);
+	char *list = xstrdup(br + 1), *save = NULL;
+	list[l - 2] = 0;
+	int r = 0, n = 0;
+	for (char *t = strtok_r(list, ", \t", &save); t && r == 0; t = strtok_r(NULL, ", \t", &save)) {
+		if (strncmp(t, "libc=", 5) == 0 && libc) {
+			if (strcmp(t + 5, "glibc") && strcmp(t + 5, "musl"))
+				r = perr(p, "%s: expected libc=glibc or libc=musl, got '%s'", name, t);
+			else if (*libc)
+				r = perr(p, "%s: expected one libc= condition", name);
+			else
+				*libc = xstrdup(t + 5);
+			continue;
+		}
+		r = add_backend_word(p, t, mask);
+		n++;
+	}
+	free(list);
+	if (r == 0 && n == 0 && !(libc && *libc))
+		r = perr(p, "expected a comma-separated list of backends in %s[...]", name);
+	return r;
+}
+
+static char *next_word(char **rest)
+{
+	char *s = *rest;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *w = s;
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	*rest = s;
+	return w;
+}
+
+/* KEY OP at the start of *REST; the rest is left in *REST. */
+static int parse_key_op(struct parser *p, const char *kw, char **rest, char **key, enum expect_op *op)
+{
+	*key = next_word(rest);
+	if (!valid_key(*key))
+		return perr(p, "expected '%s KEY OP VALUE', with KEY like fd.10 or sig.SIGUSR1 (see cases/README.md)",
+			    kw);
+	if (strncmp(*key, "fd.", 3) == 0 && strspn(*key + 3, "0123456789") > 0 &&
+	    strcmp(*key + 3 + strspn(*key + 3, "0123456789"), ".cloexec") == 0)
+		return perr(p, "expected a key that can fail: '%s' is true by construction (exec closed every "
+			       "close-on-exec fd, so the probe sees only fds without the flag); expect spawner.%s (the "
+			       "flag in the spawner before the spawn) or fdmake.N.call_cloexec, and the fd's presence "
+			       "in the child", *key, *key);
+	char *o = next_word(rest);
+	int found = -1;
+	for (int i = OP_EQ; i <= OP_GE; i++)
+		if (strcmp(o, expect_op_name((enum expect_op)i)) == 0)
+			found = i;
+	if (found < 0)
+		return perr(p, "expected an operator (= != ~ !~ < <= > >=) after '%s', got '%s'", *key, o);
+	*op = (enum expect_op)found;
+	return 0;
+}
+
+static int check_value(struct parser *p, const char *key, enum expect_op op, const char *v)
+{
+	if (!*v)
+		return perr(p, "expected a value after '%s %s'", key, expect_op_name(op));
+	if (op >= OP_LT && parse_long(v, 10, LONG_MIN, LONG_MAX, &(long){0}) < 0 && v[0] != '$')
+		return perr(p, "expected a number after '%s', got '%s'", expect_op_name(op), v);
+	return 0;
+}
+
 static int parse_expect(struct parser *p, struct sl_case *c, const char *kw, char *rest)
 {
 	struct expect e;
 	memset(&e, 0, sizeof e);
 	e.line = p->line;
-	const char *br = strchr(kw, '[');
-	if (br) {
-		size_t l = strlen(br);
-		if (l < 3 || br[l - 1] != ']')
-			return perr(p, "expected expect[BACKENDS] with a closing ']'");
-		char *list = xstrdup(br + 1);
-		list[l - 2] = 0;
-		int r = parse_backend_list(p, list, &e.backends);
-		free(list);
-		if (r < 0)
-			return -1;
-	}
-	while (*rest == ' ' || *rest == '\t')
-		rest++;
-	char *key = rest;
-	while (*rest && *rest != ' ' && *rest != '\t')
-		rest++;
-	if (*rest)
-		*rest++ = 0;
-	if (!valid_key(key))
-		return perr(p, "expected 'expect KEY OP VALUE', with KEY like fd.10 or sig.SIGUSR1 (see cases/README.md)");
-	while (*rest == ' ' || *rest == '\t')
-		rest++;
-	char *op = rest;
-	while (*rest && *rest != ' ' && *rest != '\t')
-		rest++;
-	if (*rest)
-		*rest++ = 0;
-	int found = -1;
-	for (int i = OP_EQ; i <= OP_GE; i++)
-		if (strcmp(op, expect_op_name((enum expect_op)i)) == 0)
-			found = i;
-	if (found < 0)
-		return perr(p, "expected an operator (= != ~ !~ < <= > >=) after '%s', got '%s'", key, op);
-	while (*rest == ' ' || *rest == '\t')
-		rest++;
-	if (!*rest)
-		return perr(p, "expected a value after '%s %s'", key, op);
-	if ((found >= OP_LT) && parse_long(rest, 10, LONG_MIN, LONG_MAX, &(long){0}) < 0 && rest[0] != '$')
-		return perr(p, "expected a number after '%s', got '%s'", op, rest);
+	char *key;
+	if (parse_kw_backends(p, kw, "expect", &e.backends, NULL) < 0 || parse_key_op(p, "expect", &rest, &key, &e.op) < 0 ||
+	    check_value(p, key, e.op, rest) < 0)
+		return -1;
 	if (c->nexpects == CASE_MAX_EXPECT)
 		return perr(p, "expected at most %d expectations in one case", CASE_MAX_EXPECT);
 	for (size_t i = 0; i < c->nexpects; i++)
 		if (c->expects[i].backends == e.backends && strcmp(c->expects[i].key, key) == 0 &&
-		    c->expects[i].op == (enum expect_op)found &&
-		    (found == OP_EQ || strcmp(c->expects[i].value, rest) == 0))
-			return perr(p, "'%s %s' already expected for these backends at line %d", key, op,
-				    c->expects[i].line);
+		    c->expects[i].op == e.op && (e.op == OP_EQ || strcmp(c->expects[i].value, rest) == 0))
+			return perr(p, "'%s %s' already expected for these backends at line %d", key,
+				    expect_op_name(e.op), c->expects[i].line);
 	e.key = xstrdup(key);
-	e.op = (enum expect_op)found;
 	e.value = xstrdup(rest);
 	c->expects[c->nexpects++] = e;
+	return 0;
+}
+
+/* finding[BACKENDS] KEY OP VALUE WHY: VALUE is one word or "quoted". */
+static int parse_finding(struct parser *p, struct sl_case *c, const char *kw, char *rest)
+{
+	struct finding f;
+	memset(&f, 0, sizeof f);
+	f.line = p->line;
+	char *key;
+	if (parse_kw_backends(p, kw, "finding", &f.backends, &f.libc) < 0 ||
+	    parse_key_op(p, "finding", &rest, &key, &f.op) < 0) {
+		free(f.libc);
+		return -1;
+	}
+	char *v = rest;
+	if (*v == '"') {
+		char *q = strchr(v + 1, '"');
+		if (!q)
+			return perr(p, "finding: expected a closing '\"' after the value");
+		*q = 0;
+		v++;
+		rest = q + 1;
+	} else {
+		next_word(&rest);
+	}
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	int r = check_value(p, key, f.op, v);
+	if (r == 0 && !*rest)
+		r = perr(p, "finding: expected, after '%s %s %s', what the machine does and why, with its source",
+			 key, expect_op_name(f.op), v);
+	if (r == 0 && c->nfindings == CASE_MAX_FINDINGS)
+		r = perr(p, "expected at most %d findings in one case", CASE_MAX_FINDINGS);
+	for (size_t i = 0; r == 0 && i < c->nfindings; i++)
+		if (strcmp(c->findings[i].key, key) == 0 && (c->findings[i].backends & f.backends) == f.backends)
+			r = perr(p, "finding: expected one finding per key and backend; '%s' already has one at line %d",
+				 key, c->findings[i].line);
+	if (r < 0) {
+		free(f.libc);
+		return -1;
+	}
+	f.key = xstrdup(key);
+	f.value = xstrdup(v);
+	f.why = xstrdup(rest);
+	c->findings[c->nfindings++] = f;
 	return 0;
 }
 
@@ -494,9 +615,17 @@ static void case_free(struct sl_case *c)
 	free(c->family);
 	free(c->file);
 	free(c->desc);
-	free(c->finding);
-	for (size_t i = 0; i < c->nsources; i++)
-		free(c->sources[i]);
+	for (size_t i = 0; i < c->nfindings; i++) {
+		free(c->findings[i].key);
+		free(c->findings[i].value);
+		free(c->findings[i].why);
+		free(c->findings[i].libc);
+	}
+	for (size_t i = 0; i < c->nsources; i++) {
+		free(c->sources[i].type);
+		free(c->sources[i].ref);
+		free(c->sources[i].text);
+	}
 	for (size_t i = 0; i < c->nneeds; i++)
 		free(c->needs[i]);
 	for (size_t i = 0; i < c->nshow; i++)
@@ -522,6 +651,28 @@ void case_list_free(struct case_list *l)
 	memset(l, 0, sizeof *l);
 }
 
+/* A finding is bound to a documented expectation: for every backend it
+ * names, an expectation on exactly its key must apply. */
+static int bind_finding(struct parser *p, const struct sl_case *c, const struct finding *f)
+{
+	p->line = f->line;
+	if (f->backends & ~c->backends)
+		return perr(p, "finding: expected backends that the case runs (see its 'backends' line)");
+	unsigned long mask = f->backends ? f->backends : c->backends;
+	for (size_t b = 0; sl_backends[b]; b++) {
+		if (!(mask & (1UL << b)))
+			continue;
+		int bound = 0;
+		for (size_t i = 0; i < c->nexpects && !bound; i++)
+			bound = strcmp(c->expects[i].key, f->key) == 0 && case_expect_applies(c, i, b);
+		if (!bound)
+			return perr(p, "finding: expected an 'expect %s ...' line for backend %s that this finding "
+				       "contradicts (a finding is bound to a documented expectation)",
+				    f->key, sl_backends[b]->name);
+	}
+	return 0;
+}
+
 static int finish_case(struct parser *p, struct sl_case *c, struct case_list *out)
 {
 	int save = p->line;
@@ -534,6 +685,15 @@ static int finish_case(struct parser *p, struct sl_case *c, struct case_list *ou
 			 c->id);
 	else if (c->nexpects == 0)
 		r = perr(p, "case '%s': expected at least one 'expect' line", c->id);
+	for (size_t i = 0; r == 0 && i < c->nfindings; i++)
+		r = bind_finding(p, c, &c->findings[i]);
+	p->line = c->line;
+	for (size_t b = 0; r == 0 && sl_backends[b]; b++) {
+		const char *gap = (c->backends & (1UL << b)) ? case_positive_control_gap(c, b) : NULL;
+		if (gap)
+			r = perr(p, "case '%s': expected a positive control for backend %s: %s", c->id,
+				 sl_backends[b]->name, gap);
+	}
 	for (size_t i = 0; r == 0 && i < out->n; i++)
 		if (strcmp(out->v[i]->id, c->id) == 0)
 			r = perr(p, "expected a new case name: '%s' is already defined at %s:%d", c->id,
@@ -584,9 +744,13 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 		s[--l] = 0;
 	if (!*s || *s == '#')
 		return 0;
+	/* The keyword, with its [LIST] if any (which may hold spaces). */
 	char *kw = s;
-	while (*s && *s != ' ' && *s != '\t')
+	int in_list = 0;
+	while (*s && (in_list || (*s != ' ' && *s != '\t'))) {
+		in_list = *s == '[' ? 1 : *s == ']' ? 0 : in_list;
 		s++;
+	}
 	if (*s)
 		*s++ = 0;
 	while (*s == ' ' || *s == '\t')
@@ -627,7 +791,7 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 			return perr(p, "expected a reference after 'source' (man page section, kernel file)");
 		if (c->nsources == CASE_MAX_SOURCES)
 			return perr(p, "expected at most %d 'source' lines", CASE_MAX_SOURCES);
-		c->sources[c->nsources++] = xstrdup(rest);
+		return parse_source(p, &c->sources[c->nsources++], rest);
 	} else if (strcmp(kw, "backends") == 0) {
 		if (parse_backend_list(p, rest, &c->backends) < 0)
 			return -1;
@@ -647,12 +811,8 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 				return perr(p, "expected at most %d needs", CASE_MAX_NEEDS);
 			c->needs[c->nneeds++] = xstrdup(w[i]);
 		}
-	} else if (strcmp(kw, "finding") == 0) {
-		if (c->finding)
-			return perr(p, "expected one 'finding' per case");
-		if (!*rest)
-			return perr(p, "expected a description of the known disagreement after 'finding'");
-		c->finding = xstrdup(rest);
+	} else if (strncmp(kw, "finding", 7) == 0 && (kw[7] == 0 || kw[7] == '[')) {
+		return parse_finding(p, c, kw, rest);
 	} else if (strcmp(kw, "explicit") == 0) {
 		if (*rest)
 			return perr(p, "expected nothing after 'explicit'");

@@ -284,7 +284,6 @@ int main(int argc, char **argv)
 		put("fd.%d %s\n", fds[i].fd, fds[i].kind);
 		put("fd.%d.path %s\n", fds[i].fd, fds[i].link);
 		put("fd.%d.flags %s\n", fds[i].fd, fl);
-		put("fd.%d.cloexec %s\n", fds[i].fd, (fds[i].fdflags & FD_CLOEXEC) ? "yes" : "no");
 		if (fds[i].pos >= 0)
 			put("fd.%d.pos %lld\n", fds[i].fd, fds[i].pos);
 		else

@@ -1,5 +1,5 @@
 /* result_json.c: the result document, schema reports/result.schema.json
- * (version 1).  Written with libc alone. */
+ * (version 2: typed sources, findings bound to an expectation).  Written with libc alone. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,7 +7,7 @@
 #include "json.h"
 #include "run.h"
 
-#define RESULT_SCHEMA_VERSION 1
+#define RESULT_SCHEMA_VERSION 2
 
 static void iso_time(const struct timespec *ts, char *buf, size_t len)
 {
@@ -15,6 +15,23 @@ static void iso_time(const struct timespec *ts, char *buf, size_t len)
 	time_t t = ts->tv_sec;
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void finding_json(struct json *j, const struct finding *f)
+{
+	json_obj_begin(j, NULL);
+	json_int(j, "line", f->line);
+	json_arr_begin(j, "backends");
+	for (size_t b = 0; sl_backends[b]; b++)
+		if (f->backends & (1UL << b))
+			json_str(j, NULL, sl_backends[b]->name);
+	json_arr_end(j);
+	json_str(j, "libc", f->libc);
+	json_str(j, "key", f->key);
+	json_str(j, "op", expect_op_name(f->op));
+	json_str(j, "value", f->value);
+	json_str(j, "why", f->why);
+	json_obj_end(j);
 }
 
 static void unit_json(struct json *j, const struct unit_result *u)
@@ -45,6 +62,20 @@ static void unit_json(struct json *j, const struct unit_result *u)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_arr_begin(j, "findings");
+	for (size_t i = 0; i < u->nfinds; i++) {
+		const struct finding_result *f = &u->finds[i];
+		json_obj_begin(j, NULL);
+		json_int(j, "line", f->f->line);
+		json_str(j, "key", f->f->key);
+		json_str(j, "op", expect_op_name(f->f->op));
+		json_str(j, "expected", f->want);
+		json_str(j, "actual", f->actual);
+		json_bool(j, "holds", f->holds);
+		json_bool(j, "documented_ok", f->documented_ok);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 	json_obj_begin(j, "observation");
 	for (size_t i = 0; i < u->obs.n; i++)
 		json_str(j, u->obs.key[i], u->obs.val[i]);
@@ -70,6 +101,7 @@ void result_json(FILE *f, const struct run *r)
 	long long ms = (long long)(r->end.tv_sec - r->start.tv_sec) * 1000 + (r->end.tv_nsec - r->start.tv_nsec) / 1000000;
 	json_int(&j, "duration_ms", ms);
 	json_int(&j, "timeout_s", r->timeout_s);
+	json_str(&j, "planted", run_plant());
 	json_str(&j, "cases_dir", r->cases_dir);
 	json_arr_begin(&j, "patterns");
 	for (int i = 0; i < r->npatterns; i++)
@@ -102,10 +134,18 @@ void result_json(FILE *f, const struct run *r)
 		json_int(&j, "line", c->line);
 		json_str(&j, "description", c->desc);
 		json_arr_begin(&j, "sources");
-		for (size_t s = 0; s < c->nsources; s++)
-			json_str(&j, NULL, c->sources[s]);
+		for (size_t s = 0; s < c->nsources; s++) {
+			json_obj_begin(&j, NULL);
+			json_str(&j, "type", c->sources[s].type);
+			json_str(&j, "ref", c->sources[s].ref);
+			json_str(&j, "text", c->sources[s].text);
+			json_obj_end(&j);
+		}
 		json_arr_end(&j);
-		json_str(&j, "finding", c->finding);
+		json_arr_begin(&j, "findings");
+		for (size_t k = 0; k < c->nfindings; k++)
+			finding_json(&j, &c->findings[k]);
+		json_arr_end(&j);
 		json_str(&j, "outcome", outcome_name(cr->outcome));
 		json_uint(&j, "duration_us", cr->duration_us);
 		json_arr_begin(&j, "backends");

@@ -12,6 +12,7 @@
  * what the case's steps made, and nothing of the driver's. */
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -127,6 +128,29 @@ static void wait_child(struct spawn_res *res, int budget_ms, struct sbuf *ob)
 	}
 }
 
+/* The close-on-exec bit of every fd the spawner holds just before the
+ * spawn: what the set-up left, so a case can check it (the probe cannot:
+ * exec has closed every fd that had it). */
+static void record_fd_flags(struct sbuf *ob)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d) {
+		sb_addf(ob, "spawner.fd.note opendir /proc/self/fd: %s\n", errno_name(errno));
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || fd == dirfd(d))
+			continue;
+		int fl = fcntl((int)fd, F_GETFD);
+		if (fl >= 0)
+			sb_addf(ob, "spawner.fd.%ld.cloexec %s\n", fd, (fl & FD_CLOEXEC) ? "yes" : "no");
+	}
+	closedir(d);
+}
+
 static int spawner_main(void *argp)
 {
 	struct spawner_arg *a = argp;
@@ -223,6 +247,7 @@ static int spawner_main(void *argp)
 		req.closefrom = c->spawn.closefrom;
 	}
 
+	record_fd_flags(&ob);
 	sb_addf(&ob, "spawner.pid %ld\nspawner.ppid %ld\nspawner.pgid %ld\nspawner.sid %ld\nspawner.tmp %s\n",
 		(long)getpid(), (long)getppid(), (long)getpgid(0), (long)getsid(0), a->tmp);
 	struct spawn_res res = {-1, -1, 0, 0};
@@ -277,6 +302,11 @@ void unit_result_free(struct unit_result *u)
 		free(u->exps[i].actual);
 	}
 	free(u->exps);
+	for (size_t i = 0; i < u->nfinds; i++) {
+		free(u->finds[i].want);
+		free(u->finds[i].actual);
+	}
+	free(u->finds);
 	memset(u, 0, sizeof *u);
 }
 
@@ -306,6 +336,38 @@ static int precheck(const struct sl_case *c, size_t b, struct unit_result *u)
 		}
 	}
 	return 1;
+}
+
+const char *run_plant(void)
+{
+	const char *m = getenv("SPAWNLAB_PLANT");
+	return m && (strcmp(m, "empty") == 0 || strcmp(m, "nofds") == 0) ? m : NULL;
+}
+
+/* SPAWNLAB_PLANT, for testing the judge: replace what was observed by a
+ * broken observation before it is judged, so that a test can show every
+ * case fails on it (each case has a positive control).  "empty": the probe
+ * or experiment reported nothing; "nofds": the probe saw no fds at all. */
+static void plant(struct kv *obs)
+{
+	const char *m = run_plant();
+	if (!m)
+		return;
+	struct kv keep;
+	kv_init(&keep);
+	for (size_t i = 0; i < obs->n; i++) {
+		const char *k = obs->key[i];
+		int fdkey = strcmp(k, "fds") == 0 || strcmp(k, "fd.count") == 0 ||
+			    (strncmp(k, "fd.", 3) == 0 && k[3] >= '0' && k[3] <= '9');
+		if (strcmp(m, "empty") == 0 ? strcmp(k, "probe.end") == 0 || strcmp(k, "experiment") == 0 : !fdkey)
+			kv_set(&keep, k, obs->val[i]);
+	}
+	if (strcmp(m, "nofds") == 0 && kv_get(obs, "probe.end")) {
+		kv_set(&keep, "fds", "none");
+		kv_set(&keep, "fd.count", "0");
+	}
+	kv_free(obs);
+	*obs = keep;
 }
 
 void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
@@ -372,6 +434,7 @@ void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struc
 					      a.budget_ms);
 			kv_set(&u->obs, "exit.code", "timeout");
 		} else {
+			plant(&u->obs);
 			check_unit(c, b, u);
 		}
 	}

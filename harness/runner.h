@@ -8,10 +8,12 @@
 #include "case.h"
 #include "kv.h"
 
-/* XFAIL: the case names a known finding (the machine disagrees with the
- * documented expectation) and the expectation failed as known; XPASS: it
- * passed, so the finding no longer reproduces.  Neither fails the run; both
- * are reported. */
+/* XFAIL: the documented expectation a known finding is bound to failed,
+ * and the machine did what the finding records; XPASS: the documented
+ * expectation held, so the finding no longer reproduces.  Any other
+ * failure, the finding's own value included, is a FAIL.  Neither XFAIL nor
+ * XPASS fails the run; both are reported (and scripts/diff shows XPASS and
+ * a changed observed value as changes). */
 enum outcome { OUT_PASS, OUT_FAIL, OUT_SKIP, OUT_ERROR, OUT_XFAIL, OUT_XPASS, OUT_N };
 const char *outcome_name(enum outcome o);
 
@@ -28,6 +30,15 @@ struct exp_result {
 	int ok;
 };
 
+/* One known finding as judged for one unit. */
+struct finding_result {
+	const struct finding *f;
+	char *want;        /* the finding's value after $variable expansion */
+	char *actual;      /* the observed value of its key */
+	int holds;         /* the machine did what the finding records */
+	int documented_ok; /* the documented expectation(s) on the key held */
+};
+
 struct unit_result {
 	const struct backend *backend;
 	enum outcome outcome;
@@ -35,11 +46,16 @@ struct unit_result {
 	struct kv obs;
 	struct exp_result *exps;
 	size_t nexps;
+	struct finding_result *finds;
+	size_t nfinds;
 	uint64_t duration_us;
 };
 
 void run_unit(const struct sl_case *c, size_t backend_idx, const struct run_opts *o, struct unit_result *out);
 void unit_result_free(struct unit_result *u);
+/* The broken observation SPAWNLAB_PLANT asks the runner to judge instead of
+ * the real one ("empty", "nofds"), or NULL: only for testing the judge. */
+const char *run_plant(void);
 
 /* Judge OBS against C's expectations for the backend (case_check.c). */
 void check_unit(const struct sl_case *c, size_t backend_idx, struct unit_result *u);

@@ -40,10 +40,34 @@ def units(doc):
     return {(c["id"], u["backend"]): u for c in doc["cases"] for u in c["backends"]}
 
 
-def available_backends():
+def backends():
+    """{name: (available, why)} as `spawnlab backends` says, in its order:
+    the tests take the backend list from the driver, never from a list of
+    their own."""
     p = run(["backends"])
     assert p.returncode == 0, p.stderr
-    return [line.split()[0] for line in p.stdout.splitlines() if line.split()[1] == "available"]
+    rows = {}
+    for line in p.stdout.splitlines():
+        name, state, why = (line.split(None, 2) + [""])[:3]
+        rows[name] = (state == "available", why.strip())
+    return rows
+
+
+def available_backends():
+    return [b for b, (ok, _) in backends().items() if ok]
+
+
+def features():
+    """{name: "yes" | "no" | "unknown"} as `spawnlab features` probes them now."""
+    p = run(["features"])
+    assert p.returncode == 0, p.stderr
+    return {line.split()[0]: line.split()[1] for line in p.stdout.splitlines()}
+
+
+def finding_units(doc):
+    """Every unit of a case that carries findings, with the judged findings:
+    [(case, unit)] where the unit's "findings" say what the machine did."""
+    return [(c, u) for c in doc["cases"] if c["findings"] for u in c["backends"] if u["findings"]]
 
 
 def our_processes():

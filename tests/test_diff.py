@@ -72,7 +72,8 @@ def test_planted_regression_is_found_and_fails(real, tmp_path):
     rc, d = as_json(src, b)
     assert rc == 1 and d["regressions"] == 1
     assert d["outcomes"] == [{"case": cid, "backend": be, "a": "pass", "b": "fail", "change": "pass to fail",
-                              "regression": True, "reason": "planted: line 9: want 1, got 2"}]
+                              "regression": True, "reason": "planted: line 9: want 1, got 2",
+                              "touches": [f'{x["type"]}:{x["ref"]}' for x in doc["cases"][i]["sources"] if x["type"]]}]
     # The other way round it is a fix, not a regression.
     rc, d = as_json(b, src)
     assert rc == 0 and d["outcomes"][0]["change"] == "fixed" and not d["outcomes"][0]["regression"]
@@ -176,11 +177,19 @@ def test_known_findings_xfail_and_xpass(real, tmp_path):
     i, j = passing_unit(doc)
     cid, be = doc["cases"][i]["id"], doc["cases"][i]["backends"][j]["backend"]
 
-    def variant(outcome):
+    def variant(outcome, actual="planted-observed"):
         d = copy.deepcopy(doc)
-        d["cases"][i]["backends"][j].update(outcome=outcome, reason=f"planted {outcome}")
-        d["cases"][i].update(outcome=outcome, finding="planted finding" if outcome.startswith("x") else None)
-        return write(tmp_path, f"{outcome}.json", d)
+        u = d["cases"][i]["backends"][j]
+        e = u["expectations"][0]
+        u.update(outcome=outcome, reason=f"planted {outcome}")
+        if outcome.startswith("x"):
+            d["cases"][i]["findings"] = [{"line": 99, "backends": [be], "libc": None, "key": e["key"], "op": "=",
+                                          "value": "planted-observed", "why": "planted finding"}]
+            u["findings"] = [{"line": 99, "key": e["key"], "op": "=", "expected": "planted-observed",
+                              "actual": actual, "holds": actual == "planted-observed",
+                              "documented_ok": outcome == "xpass"}]
+        d["cases"][i].update(outcome=outcome)
+        return write(tmp_path, f"{outcome}-{actual}.json", d)
 
     xfail, fail, xpass = variant("xfail"), variant("fail"), variant("xpass")
     rc, d = as_json(xfail, fail)
@@ -192,3 +201,34 @@ def test_known_findings_xfail_and_xpass(real, tmp_path):
     assert "no longer reproduces" in d["outcomes"][0]["change"]
     p = diff(xfail, xpass)
     assert p.returncode == 0 and f"{cid} {be}: xfail to xpass" in p.stdout
+
+
+def test_finding_with_a_changed_observed_value_is_a_change(real, tmp_path):
+    """The outcome can stay the same while what the machine does moves (a
+    glob or an inequality holds for both): the diff still shows it."""
+    src, doc = real
+    i, j = passing_unit(doc)
+    cid, be = doc["cases"][i]["id"], doc["cases"][i]["backends"][j]["backend"]
+    key = doc["cases"][i]["backends"][j]["expectations"][0]["key"]
+
+    def variant(actual, holds):
+        d = copy.deepcopy(doc)
+        u = d["cases"][i]["backends"][j]
+        d["cases"][i]["findings"] = [{"line": 99, "backends": [be], "libc": None, "key": key, "op": "~",
+                                      "value": "planted*", "why": "planted finding"}]
+        u["findings"] = [{"line": 99, "key": key, "op": "~", "expected": "planted*", "actual": actual,
+                          "holds": holds, "documented_ok": False}]
+        u.update(outcome="xfail", reason="planted")
+        d["cases"][i]["outcome"] = "xfail"
+        return write(tmp_path, f"{actual}.json", d)
+
+    a, b = variant("planted-one", True), variant("planted-two", True)
+    rc, d = as_json(a, b)
+    assert rc == 0 and d["outcomes"] == []
+    assert [(f["case"], f["backend"], f["key"], f["a"], f["b"]) for f in d["findings"]] == \
+        [(cid, be, key, "planted-one", "planted-two")]
+    p = diff(a, b)
+    assert "known findings whose observed value changed" in p.stdout
+    assert "planted-one (as the finding records) -> planted-two" in p.stdout
+    rc, d = as_json(a, a)
+    assert d["findings"] == []

@@ -64,7 +64,7 @@ def test_identity_dup2_differs_between_fork_and_posix_spawn(fd_result):
     assert "fd.10" not in u[("fd/keep_self_dup2", "fork")]["observation"]
     assert "fd.10" not in u[("fd/keep_self_dup2", "vfork")]["observation"]
     ps = u[("fd/keep_self_dup2", "posix_spawn")]["observation"]
-    assert ps["fd.10"] == "chr" and ps["fd.10.cloexec"] == "no"
+    assert ps["fd.10"] == "chr" and ps["spawner.fd.10.cloexec"] == "yes"
 
 
 def test_leaked_fd_shares_the_offset(fd_result):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, run_json, units
+from conftest import BUILD, ROOT, features, run_json, units
 
 
 def test_libc_cases_pass(tmp_path):
@@ -16,16 +16,21 @@ def test_libc_cases_pass(tmp_path):
     assert {"libc/error_file_action_open", "libc/setsigdef", "libc/system_signals_caller",
             "libc/popen_streams_closed_in_next_popen", "libc/handler_never_in_child"} <= ids
     u = units(doc)
-    # Each case ran (not skipped) with posix_spawn or its own backend list.
-    # Known glibc findings are xfail here (musl passes them: test_musl.py).
-    findings = {"libc/reserved_signals_default_in_program"}
+    # Each case ran (not skipped) with posix_spawn or its own backend list,
+    # and passed, or reproduced a finding the case records for this libc.
     for c in doc["cases"]:
-        want = "xfail" if c["id"] in findings else "pass"
-        assert c["outcome"] == want, (c["id"], [x["reason"] for x in c["backends"]])
-    # The finding as observed: the program glibc's posix_spawn started
-    # ignores glibc's two reserved signals, which the spawner had at default.
-    obs = u[("libc/reserved_signals_default_in_program", "posix_spawn")]["observation"]
-    assert obs["sigignored"] == "SIG32,SIG33", obs["sigignored"]
+        assert c["outcome"] in ("pass", "xfail", "xpass"), (c["id"], [x["reason"] for x in c["backends"]])
+        for x in c["backends"]:
+            if x["outcome"] == "xfail":
+                assert x["findings"] and all(f["actual"] == x["observation"][f["key"]] for f in x["findings"])
+    # Reserved signals: the program posix_spawn started ignores nothing,
+    # or exactly what the finding bound to this libc records.
+    unit = u[("libc/reserved_signals_default_in_program", "posix_spawn")]
+    if unit["outcome"] == "xfail":
+        f = unit["findings"][0]
+        assert f["key"] == "sigignored" and unit["observation"]["sigignored"] == f["expected"]
+    else:
+        assert unit["outcome"] == "pass" and unit["observation"]["sigignored"] == "none"
     obs = u[("libc/error_file_action_open", "posix_spawn")]["observation"]
     assert obs["spawn.errno"] == "ENOENT" and obs["child.left"] == "no"
     obs = u[("libc/system_signals_caller", "posix_spawn")]["observation"]
@@ -55,14 +60,21 @@ def test_libc_case_can_fail(tmp_path, cases_dir):
 
 
 
-# What each libc's posix_spawn is documented to do (sources in the test ids).
-POSIX_SPAWN_CREATOR = {
-    # glibc sysdeps/unix/sysv/linux/spawni.c: CLONE_VM | CLONE_VFORK | SIGCHLD
-    # through __clone_internal, which tries clone3 first (glibc 2.34+).
-    "glibc": ("clone3", {"CLONE_VM", "CLONE_VFORK"}),
-    # musl src/process/posix_spawn.c: __clone(child, ..., CLONE_VM|CLONE_VFORK|SIGCHLD).
-    "musl": ("clone", {"CLONE_VM", "CLONE_VFORK"}),
-}
+# How each libc's posix_spawn creates its child, from its source: a vfork-like
+# clone sharing memory, exit signal SIGCHLD.  glibc: CLONE_VM | CLONE_VFORK |
+# SIGCHLD (sysdeps/unix/sysv/linux/spawni.c), through __clone_internal, which
+# tries clone3 first since 2.34 and falls back to clone where the kernel lacks
+# it.  musl: __clone(child, ..., CLONE_VM|CLONE_VFORK|SIGCHLD)
+# (src/process/posix_spawn.c).
+POSIX_SPAWN_FLAGS = {"CLONE_VM", "CLONE_VFORK"}
+
+
+def expected_creator(libc, version):
+    """The system call the libc's posix_spawn creates the child with here."""
+    if libc == "glibc" and tuple(int(x) for x in version.split(".")[:2]) >= (2, 34) and \
+            features().get("clone3") == "yes":
+        return "clone3"
+    return "clone"
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +92,8 @@ def trace_doc(tmp_path_factory):
 
 
 def test_trace_posix_spawn_clone_flags(trace_doc):
-    libc = trace_doc["libc"]["name"]
-    want_call, want_flags = POSIX_SPAWN_CREATOR[libc]
+    libc = trace_doc["libc"]
+    want_call, want_flags = expected_creator(libc["name"], libc["version"]), POSIX_SPAWN_FLAGS
     ps = next(b for b in trace_doc["backends"] if b["backend"] == "posix_spawn")
     assert ps["outcome"] == "pass"
     assert len(ps["spawns"]) == 1, ps

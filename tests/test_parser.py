@@ -1,5 +1,6 @@
 """Malformed case files: each gives FILE:LINE: expected ..., exit 2, and
 never a crash or a hang; a good file parses."""
+import os
 import re
 
 import pytest
@@ -38,6 +39,22 @@ BAD = [
     ("long_line", GOOD + "source " + "x" * 5000 + "\n", 5, "at most 4096"),
     ("empty", "", 1, "at least one 'case NAME'"),
     ("dup_expect", GOOD + "expect pid > 0\n", 5, "already expected"),
+    # Findings are bound to a documented expectation and say what the machine does.
+    ("finding_unbound", GOOD + "finding[fork] fds = 0,1  nothing expects fds\n", 5, "expected an 'expect fds"),
+    ("finding_no_why", GOOD + "finding pid = 1\n", 5, "what the machine does and why"),
+    ("finding_no_value", GOOD + "finding pid =\n", 5, "expected a value"),
+    ("finding_backend_not_run", "case a\ndesc d\nsource s\nbackends fork\nexpect pid > 0\n"
+     "finding[vfork] pid = 0 why\n", 6, "backends that the case runs"),
+    ("finding_bad_libc", GOOD + "finding[libc=bionic] pid = 0 why\n", 5, "libc=glibc or libc=musl"),
+    ("finding_twice", GOOD + "finding pid = 0 why\nfinding pid = 1 why\n", 6, "one finding per key"),
+    # Typed sources.
+    ("source_bad_type", GOOD + "source mann:signal.7 x\n", 5, "expected a source type"),
+    ("source_bad_commit", GOOD + "source commit:xyz\n", 5, "commit id"),
+    # Every case has a positive control; nothing is true by construction.
+    ("no_positive_control", "case a\ndesc d\nsource s\nexpect fd.10 = closed\n", 1, "positive control"),
+    ("closed_without_open", "case a\ndesc d\nsource s\nexpect fd.10 = closed\nexpect pid > 0\n", 1,
+     "no fds at all"),
+    ("cloexec_in_probe", GOOD + "expect fd.10.cloexec = no\n", 5, "true by construction"),
 ]
 
 
@@ -47,17 +64,15 @@ def test_malformed_case_file(tmp_path, name, text, line, words):
     fam.mkdir(parents=True)
     f = fam / f"{name}.case"
     f.write_bytes(text.encode())
+    env = dict(os.environ, SPAWNLAB_CASES=str(tmp_path / "cases"))
     for args in (["check", str(f)],
                  ["run", "--cases", str(tmp_path / "cases"), "--out", str(tmp_path / "o")],
                  ["list"]):
-        env_args = args
-        p = run(env_args, timeout=30) if args[0] != "list" else None
-        if p is None:
-            continue
+        p = run(args, timeout=30, env=env)
         assert p.returncode == 2, (args, p.returncode, p.stderr)
         first = p.stderr.splitlines()[0]
-        assert re.match(rf"^{re.escape(str(f))}:{line}: ", first), first
-        assert words in p.stderr, p.stderr
+        assert re.match(rf"^{re.escape(str(f))}:{line}: ", first), (args, first)
+        assert words in p.stderr, (args, p.stderr)
         assert "expected" in first or "cannot" in first, first
     # a bad file makes the run refuse to start: no result written
     assert not (tmp_path / "o" / "result.json").exists()

@@ -363,6 +363,13 @@ def test_low_rlimit_nofile(tmp_path, bindir, nofile):
     got = outcomes(doc) if doc else {}
     print(f"\nRLIMIT_NOFILE={nofile}: exit {p.returncode} in {took:.1f} s, units {got} "
           f"{p.stderr.strip()[:120] if p.returncode == 2 else ''}")
+    # The driver needs 0-2, its case folder and one more; from 8 on it must
+    # run and judge (a refusal would make every assertion below vacuous).
+    if nofile >= 8:
+        assert doc is not None, p.stderr
+        assert got.get("pass", 0) > 0, got
+    else:
+        assert p.returncode == 2 and "Too many open files" in p.stderr, (p.returncode, p.stderr)
     if doc and nofile <= 10:  # 'open fd=10' cannot succeed below 11
         assert got.get("pass", 0) < len(units(doc))
     assert wait_gone(bindir) == []

@@ -36,6 +36,7 @@ class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.stack, self.errors, self.urls, self.tables, self.ids = [], [], [], [], set()
+        self.links = []  # <a href>: what a reader may follow, not what the page loads
         self.svgs, self._cell = 0, None
 
     def handle_starttag(self, tag, attrs):
@@ -44,7 +45,7 @@ class Page(html.parser.HTMLParser):
             self.ids.add(a["id"])
         for k in ("src", "href", "xlink:href"):
             if a.get(k):
-                self.urls.append(a[k])
+                (self.links if tag == "a" and k == "href" and not a[k].startswith("#") else self.urls).append(a[k])
         if tag == "svg":
             self.svgs += 1
         if tag == "table":
@@ -106,7 +107,10 @@ def test_html_is_valid_and_self_contained(rendered):
     text = (out / "report.html").read_text()
     assert text.startswith("<!DOCTYPE html>")
     remote = [u for u in page.urls if not u.startswith("#")]
-    assert remote == [], "report.html refers to something outside itself"
+    assert remote == [], "report.html loads something from outside itself"
+    # Typed sources become links to the documents they cite.
+    assert any(u.startswith("https://man7.org/linux/man-pages/") for u in page.links), page.links[:5]
+    assert all(u.startswith("https://") for u in page.links), page.links
     assert "<script" not in text and "<link" not in text and "@import" not in text
     assert page.svgs >= 1
 
@@ -245,8 +249,12 @@ def test_count_measure_and_known_findings(real, tmp_path):
     ran[0]["observation"]["fd.10"] = "closed"  # as if this backend closed it
     finding = next(c for c in d["cases"] if c["id"] == "exec/exec_enoent")
     unit = next(u for u in finding["backends"] if u["outcome"] == "pass")
-    unit.update(outcome="xfail", reason="planted: line 3: want 0, got ENOENT")
-    finding.update(finding="planted finding: the machine disagrees", outcome="xfail")
+    unit.update(outcome="xfail", reason="planted: line 3: want 0, got ENOENT",
+                findings=[{"line": 99, "key": "spawn.errno", "op": "=", "expected": "ENOENT", "actual": "ENOENT",
+                           "holds": True, "documented_ok": False}])
+    finding.update(findings=[{"line": 99, "backends": [unit["backend"]], "libc": None, "key": "spawn.errno",
+                              "op": "=", "value": "ENOENT", "why": "planted finding: the machine disagrees"}],
+                   outcome="xfail")
     d["summary"]["xfail"] = 1
     spec = {"rows": [
         {"property": "fds", "measures": [{"cases": "exec/plain_fd_inherited", "count": "fd.10", "not": ["closed"],
@@ -271,4 +279,6 @@ def test_count_measure_and_known_findings(real, tmp_path):
     html_text = (tmp_path / "report.html").read_text()
     for text in (md, html_text):
         assert "Known findings" in text and "planted finding: the machine disagrees" in text
+        assert "spawn.errno = ENOENT" in text and "observed ENOENT" in text
+        assert "spawn.errno = ENOENT" in text and "observed ENOENT" in text
         assert text.index("Known findings") < text.index("Semantics matrix")

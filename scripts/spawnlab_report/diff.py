@@ -113,7 +113,7 @@ def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=4
     cb = {c["id"]: c for c in b["cases"]}
     added = [i for i in cb if i not in ca]
     removed = [i for i in ca if i not in cb]
-    outcomes, numbers, unstable = [], [], []
+    outcomes, numbers, unstable, findings = [], [], [], []
     # Units of removed cases are covered by cases_removed; of new cases only
     # those that fail or break are listed (they regress).
     for cid in [i for i in ca if i in cb] + added:
@@ -127,8 +127,20 @@ def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=4
                 regressed = (ob in BAD and oa not in BAD) or \
                     (strict and (kind == "removed" or (kind == "newly skipped" and oa == "pass")))
                 outcomes.append({"case": cid, "backend": be, "a": oa, "b": ob, "change": kind,
-                                 "regression": regressed, "reason": ub[be]["reason"] if be in ub else None})
+                                 "regression": regressed, "reason": ub[be]["reason"] if be in ub else None,
+                                 "touches": R.case_refs(cb[cid])})
             if be in ua and be in ub:
+                # A known finding whose observed value moved is a change even
+                # when the outcome did not (a glob or an inequality can hold
+                # for both values).
+                fa_ = {f["key"]: f for f in ua[be]["findings"]}
+                for f in ub[be]["findings"]:
+                    g = fa_.get(f["key"])
+                    if g is None or g["actual"] != f["actual"] or g["holds"] != f["holds"]:
+                        findings.append({"case": cid, "backend": be, "key": f["key"],
+                                         "a": g["actual"] if g else None, "b": f["actual"],
+                                         "finding": f["expected"], "holds_a": g["holds"] if g else None,
+                                         "holds_b": f["holds"], "touches": R.case_refs(cb[cid])})
                 na, nb = ua[be]["numbers"], ub[be]["numbers"]
                 for k in na:
                     if k not in nb or _matches(k, ignore):
@@ -150,7 +162,7 @@ def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=4
             "noise_pct": noise, "timing_noise_pct": timing_noise, "timing_keys": list(timing_keys),
             "floor": floor, "ignore": list(ignore), "strict": strict,
             "environment": env, "cases_added": added, "cases_removed": removed,
-            "outcomes": outcomes, "numbers": numbers, "unstable": unstable,
+            "outcomes": outcomes, "findings": findings, "numbers": numbers, "unstable": unstable,
             "regressions": sum(1 for o in outcomes if o["regression"]) + (len(removed) if strict else 0)}
 
 
@@ -175,6 +187,15 @@ def text(d, md=False):
             tag = "REGRESSION " if o["regression"] else ""
             why = f': {o["reason"]}' if o["reason"] and o["b"] != "pass" else ""
             item(f'{tag}{code(o["case"])} {o["backend"]}: {o["change"]}{why}')
+        touched = sorted({r for o in d["outcomes"] for r in o["touches"]})
+        if touched:
+            item("the documentation these changes touch: " + ", ".join(code(r) for r in touched))
+    if d["findings"]:
+        h("known findings whose observed value changed")
+        for f in d["findings"]:
+            was = "not judged" if f["a"] is None else f'{f["a"]} ({"as" if f["holds_a"] else "not as"} the finding records)'
+            item(f'{code(f["case"])} {f["backend"]} {f["key"]}: {was} -> {f["b"]} '
+                 f'({"as" if f["holds_b"] else "not as"} the finding records: {f["finding"]})')
     if d["cases_added"] or d["cases_removed"]:
         h("cases")
         for i in d["cases_added"]:
@@ -198,7 +219,8 @@ def text(d, md=False):
         item(f'{len(d["unstable"])} median{"s" if len(d["unstable"]) != 1 else ""} whose IQR exceeds the '
              "median in A or B (a loaded machine): " +
              ", ".join(f'{u["case"]} {u["backend"]} {u["key"]}' for u in d["unstable"]))
-    if not (d["environment"] or d["outcomes"] or d["cases_added"] or d["cases_removed"] or d["numbers"]):
+    if not (d["environment"] or d["outcomes"] or d["findings"] or d["cases_added"] or d["cases_removed"] or
+            d["numbers"]):
         out.append("" if not md else "")
         out.append("no differences beyond the noise band")
     out.append("")

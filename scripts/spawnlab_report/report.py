@@ -88,11 +88,17 @@ def context(doc, spec, src):
     failures = [(c["id"], u["backend"], u["outcome"], u["reason"])
                 for c in doc["cases"] for u in c["backends"] if u["outcome"] in ("fail", "error")]
     # Known findings (the machine disagrees with the case's source): listed
-    # first, with what each backend showed this time.
-    findings = [{"case": c, "anchor": anchor(c["id"]),
-                 "units": [(u["backend"], u["outcome"], u["reason"] or "") for u in c["backends"]
-                           if u["outcome"] != "skip"]}
-                for c in doc["cases"] if c.get("finding")]
+    # first, each with the documented expectation it is bound to and what
+    # each backend showed this time.
+    findings = []
+    for c in doc["cases"]:
+        for f in c["findings"]:
+            documented = sorted({f'{e["key"]} {e["op"]} {e["expected"]}' for u in c["backends"]
+                                 for e in u["expectations"] if e["key"] == f["key"]})
+            units = [(u["backend"], u["outcome"], g["actual"]) for u in c["backends"] for g in u["findings"]
+                     if g["line"] == f["line"]]
+            findings.append({"case": c, "anchor": anchor(c["id"]), "finding": f, "documented": documented,
+                             "units": units})
     return {"doc": doc, "env": doc["environment"], "run": doc["run"], "summary": doc["summary"],
             "src": str(src), "backends": backends, "avail": avail, "matrix": rows,
             "families": _families(doc, backends), "skips": _skips(doc), "failures": failures,
@@ -107,6 +113,9 @@ def _env():
                              autoescape=jinja2.select_autoescape(["html"]),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters["md"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
+    env.filters["source"] = R.source_text
+    env.filters["sources"] = lambda srcs: "; ".join(R.source_text(x) for x in srcs)
+    env.filters["source_url"] = R.source_url
     return env
 
 

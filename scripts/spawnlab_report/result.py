@@ -150,3 +150,38 @@ def render(template, u):
 
     out = _FIELD.sub(field, template)
     return None if missing else out
+
+
+# Where a typed source points (case files: `source man:signal.7 ...`).
+SOURCE_URLS = {
+    "man": lambda r: "https://man7.org/linux/man-pages/man{1}/{0}.{1}.html".format(*r.rsplit(".", 1))
+    if "." in r else None,
+    "posix": lambda r: "https://pubs.opengroup.org/onlinepubs/9799919799/" +
+    (r + ".html" if "/" in r else f"functions/{r}.html"),
+    "linux": lambda r: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/tree/" + r,
+    "commit": lambda r: "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/commit/?id=" + r,
+    "glibc": lambda r: "https://sourceware.org/git/?p=glibc.git;a=blob;f=" + r,
+    "musl": lambda r: "https://git.musl-libc.org/cgit/musl/tree/" + r,
+    "spawnlab": lambda r: None,
+}
+
+
+def source_ref(src):
+    """'man:signal.7' for a typed source, None for free text."""
+    return f'{src["type"]}:{src["ref"]}' if src.get("type") else None
+
+
+def source_text(src):
+    """A source as its case file wrote it."""
+    ref = source_ref(src)
+    return f'{ref} {src["text"]}'.strip() if ref else src["text"]
+
+
+def source_url(src):
+    f = SOURCE_URLS.get(src.get("type"))
+    return f(src["ref"]) if f else None
+
+
+def case_refs(case):
+    """The typed sources of a case: what a change to it touches."""
+    return [r for r in (source_ref(s) for s in case["sources"]) if r]

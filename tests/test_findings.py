@@ -1,0 +1,139 @@
+"""Verdicts that can fail.  A known finding is bound to one documented
+expectation and backend and states what the machine does instead: the unit
+is xfail only when the documented expectation fails and the finding holds;
+anything else the machine does is a fail; a documented expectation that
+holds again is xpass.  And every case has a positive control: an empty
+observation, or one with no fds, fails it (checked for every shipped case by
+the parser, and at run time by planting such observations)."""
+import json
+import os
+
+import pytest
+
+from conftest import ROOT, run, units, validate
+
+
+def run_cases(tmp_path, cases_dir, text, *args, env=None):
+    (cases_dir / "f.case").write_text(text)
+    out = tmp_path / "o"
+    p = run(["run", "--cases", str(cases_dir.parent), "--out", str(out), *args], env=env)
+    assert p.returncode in (0, 1), p.stderr
+    return p, validate(json.loads((out / "result.json").read_text()))
+
+
+# The spawner opens /dev/null at fd 10: the probe sees a character device.
+CASE = """case c
+desc the documented expectation is a pipe; the machine gives a character device
+source man:open.2 (planted by the test)
+setup open fd=10 path=/dev/null
+expect fd.10 = {documented}
+expect pid > 0
+finding[fork] fd.10 = {observed}  planted: the machine gives {observed}
+"""
+
+
+def one(doc):
+    return units(doc)[("t/c", "fork")]
+
+
+def test_finding_that_holds_is_xfail(tmp_path, cases_dir):
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="pipe", observed="chr"), "--backend", "fork")
+    u = one(doc)
+    assert p.returncode == 0
+    assert u["outcome"] == "xfail", u["reason"]
+    assert u["findings"] == [{"line": 7, "key": "fd.10", "op": "=", "expected": "chr", "actual": "chr",
+                              "holds": True, "documented_ok": False}]
+    f = doc["cases"][0]["findings"][0]
+    assert (f["backends"], f["key"], f["value"]) == (["fork"], "fd.10", "chr")
+    assert f["why"].startswith("planted")
+
+
+def test_machine_answer_other_than_the_finding_is_a_fail(tmp_path, cases_dir):
+    """The finding says 'socket'; the machine says 'chr': that is a change,
+    and it must turn the run red."""
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="pipe", observed="socket"), "--backend", "fork")
+    u = one(doc)
+    assert p.returncode == 1
+    assert u["outcome"] == "fail"
+    assert "expected fd.10 = pipe, got chr" in u["reason"]
+    assert "not the known finding either" in u["reason"] and "fd.10 = socket" in u["reason"]
+    assert u["findings"][0]["holds"] is False and u["findings"][0]["actual"] == "chr"
+
+
+def test_documented_expectation_that_holds_again_is_xpass(tmp_path, cases_dir):
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="chr", observed="pipe"), "--backend", "fork")
+    u = one(doc)
+    assert p.returncode == 0
+    assert u["outcome"] == "xpass" and "no longer reproduces" in u["reason"]
+    assert u["findings"][0]["documented_ok"] is True
+
+
+def test_finding_covers_only_its_own_expectation(tmp_path, cases_dir):
+    """Another expectation failing is a fail, even while the finding holds."""
+    text = CASE.format(documented="pipe", observed="chr").replace("expect pid > 0", "expect pid < 0")
+    p, doc = run_cases(tmp_path, cases_dir, text, "--backend", "fork")
+    u = one(doc)
+    assert p.returncode == 1 and u["outcome"] == "fail"
+    assert "expected pid < 0" in u["reason"]
+
+
+def test_finding_covers_only_its_own_backend(tmp_path, cases_dir):
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="pipe", observed="chr"), "--backend", "fork,vfork")
+    u = units(doc)
+    assert u[("t/c", "fork")]["outcome"] == "xfail"
+    assert u[("t/c", "vfork")]["outcome"] == "fail" and u[("t/c", "vfork")]["findings"] == []
+    assert p.returncode == 1
+
+
+def test_finding_for_another_libc_does_not_apply(tmp_path, cases_dir):
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="pipe", observed="chr"), "--backend", "fork")
+    libc = doc["environment"]["libc"]["name"]
+    other = "musl" if libc == "glibc" else "glibc"
+    text = CASE.format(documented="pipe", observed="chr").replace("finding[fork]", f"finding[fork libc={other}]")
+    p, doc = run_cases(tmp_path, cases_dir, text, "--backend", "fork")
+    assert one(doc)["outcome"] == "fail" and p.returncode == 1
+    text = CASE.format(documented="pipe", observed="chr").replace("finding[fork]", f"finding[fork libc={libc}]")
+    p, doc = run_cases(tmp_path, cases_dir, text, "--backend", "fork")
+    assert one(doc)["outcome"] == "xfail" and p.returncode == 0
+
+
+# ---- positive controls, planted -----------------------------------------
+
+# Representative of every family and every kind of expectation; the parser
+# checks the same property statically for every shipped case (test_parser's
+# test_all_shipped_cases_parse loads them all).
+PLANT_SET = ["exec", "fd", "libc", "pidwrap", "cost", "eintr/pipe_read_*", "eintr/sleep_*",
+             "sigchld/barrier_*_10", "sigchld/exec_*_1"]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    docs = {}
+    for mode in ("empty", "nofds"):
+        out = tmp_path_factory.mktemp("plant-" + mode)
+        p = run(["run", "--out", str(out), *PLANT_SET], timeout=600,
+                env=dict(os.environ, SPAWNLAB_PLANT=mode))
+        assert p.returncode in (0, 1), p.stderr
+        docs[mode] = validate(json.loads((out / "result.json").read_text()))
+        assert docs[mode]["run"]["planted"] == mode
+    return docs
+
+
+def test_empty_observation_fails_every_unit(planted):
+    doc = planted["empty"]
+    judged = [(c["id"], u["backend"], u["outcome"]) for c in doc["cases"] for u in c["backends"]
+              if u["outcome"] not in ("skip", "error")]
+    assert len(judged) > 300
+    assert [j for j in judged if j[2] != "fail"] == []
+
+
+def test_no_fds_fails_every_case_that_asserts_a_closed_fd(planted):
+    doc = planted["nofds"]
+    checked = 0
+    for c in doc["cases"]:
+        for u in c["backends"]:
+            closed = [e for e in u["expectations"] if e["key"].startswith("fd.") and e["expected"] == "closed"]
+            if closed and u["outcome"] not in ("skip", "error"):
+                assert u["outcome"] == "fail", (c["id"], u["backend"])
+                checked += 1
+    assert checked > 100
