@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "case_template.h"
 #include "feature.h"
 #include "names.h"
 #include "util.h"
@@ -23,6 +24,7 @@
 struct parser {
 	const char *path;
 	int line;
+	const char *instance; /* a template's binding being read, for messages */
 };
 
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,6 +43,8 @@ static int perr(struct parser *p, const char *fmt, ...)
 			fprintf(stderr, "\\x%02x", *c);
 		else
 			fputc(*c, stderr);
+	if (p->instance)
+		fprintf(stderr, " (in the instance %s)", p->instance);
 	fputc('\n', stderr);
 	return -1;
 }
@@ -734,17 +738,10 @@ static char *family_of(const char *path)
 }
 
 /* One logical line: keyword and the rest. */
-static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct case_list *out, const char *family,
-		      size_t *ncases)
+/* Split S into its keyword, with its [LIST] if any (which may hold
+ * spaces), and the rest; S is modified. */
+static char *split_keyword(char *s, char **rest)
 {
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t l = strlen(s);
-	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
-		s[--l] = 0;
-	if (!*s || *s == '#')
-		return 0;
-	/* The keyword, with its [LIST] if any (which may hold spaces). */
 	char *kw = s;
 	int in_list = 0;
 	while (*s && (in_list || (*s != ' ' && *s != '\t'))) {
@@ -755,12 +752,25 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, struct ca
 		*s++ = 0;
 	while (*s == ' ' || *s == '\t')
 		s++;
-	char *rest = s;
+	*rest = s;
+	return kw;
+}
+
+static int parse_line(struct parser *p, char *s, struct sl_case **cur, const char *family,
+		      size_t *ncases)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t l = strlen(s);
+	while (l && (s[l - 1] == ' ' || s[l - 1] == '\t' || s[l - 1] == '\r'))
+		s[--l] = 0;
+	if (!*s || *s == '#')
+		return 0;
+	char *rest, *kw = split_keyword(s, &rest);
 
 	if (strcmp(kw, "case") == 0) {
-		if (*cur && finish_case(p, *cur, out) < 0)
-			return -1;
-		*cur = NULL;
+		if (*cur)
+			return perr(p, "expected one 'case' line per case block (internal error)");
 		if (!valid_name(rest))
 			return perr(p, "expected 'case NAME' with NAME of letters, digits, '_' and '-' (at most 80)");
 		if (++*ncases > MAX_CASES_PER_FILE)
@@ -854,7 +864,7 @@ static int parse_text(const char *path, char *text, size_t len, struct case_list
 
 int case_parse_file(const char *path, struct case_list *out)
 {
-	struct parser p = {path, 0};
+	struct parser p = {path, 0, NULL};
 	size_t len;
 	char *text = read_file(path, MAX_FILE_BYTES, &len);
 	if (!text) {
@@ -867,7 +877,7 @@ int case_parse_file(const char *path, struct case_list *out)
 
 int case_parse_buffer(const char *path, const char *data, size_t len, struct case_list *out)
 {
-	struct parser p = {path, 0};
+	struct parser p = {path, 0, NULL};
 	if (len > MAX_FILE_BYTES)
 		return perr(&p, "expected a case file of at most %u bytes", MAX_FILE_BYTES);
 	char *text = malloc(len + 1);
@@ -878,13 +888,179 @@ int case_parse_buffer(const char *path, const char *data, size_t len, struct cas
 	return parse_text(path, text, len, out);
 }
 
+/* One statement of a file: its text (trimmed, writable) and line. */
+struct stmt {
+	char *s;
+	int line;
+};
+
+/* The keyword of a statement, without its [LIST]: "expect[fork]" -> "expect". */
+static int kw_is(const char *s, const char *kw)
+{
+	size_t l = strlen(kw);
+	return strncmp(s, kw, l) == 0 && (s[l] == 0 || s[l] == ' ' || s[l] == '\t' || s[l] == '[');
+}
+
+static int is_directive(const char *s)
+{
+	return kw_is(s, "for") || kw_is(s, "vary") || kw_is(s, "let");
+}
+
+/* table NAME COL..., then row and source lines until the next case or table. */
+static int parse_table(struct parser *p, struct stmt *st, size_t n, size_t *i, struct tmpl_tables *tabs)
+{
+	char err[256] = "";
+	char *w[TMPL_MAX_COLS + 2];
+	p->line = st[*i].line;
+	char *rest;
+	split_keyword(st[*i].s, &rest);
+	int nw = split_words(p, rest, w, TMPL_MAX_COLS + 1);
+	if (nw < 0)
+		return -1;
+	if (nw < 2)
+		return perr(p, "expected 'table NAME COLUMN...' with at least one column");
+	struct tmpl_table *t = tmpl_add_table(tabs, w[0], w + 1, (size_t)nw - 1, p->line, err, sizeof err);
+	if (!t)
+		return perr(p, "%s", err);
+	for ((*i)++; *i < n && !kw_is(st[*i].s, "case") && !kw_is(st[*i].s, "table"); (*i)++) {
+		p->line = st[*i].line;
+		char *kw = split_keyword(st[*i].s, &rest);
+		if (strcmp(kw, "row") == 0) {
+			char *v[TMPL_MAX_COLS + 1];
+			int nv = split_words(p, rest, v, TMPL_MAX_COLS);
+			if (nv < 0 || tmpl_add_row(t, v, (size_t)nv, p->line, err, sizeof err) < 0)
+				return nv < 0 ? -1 : perr(p, "%s", err);
+		} else if (strcmp(kw, "source") == 0) {
+			if (!*rest)
+				return perr(p, "expected a reference after 'source'");
+			if (t->nsources == TMPL_MAX_SOURCES)
+				return perr(p, "expected at most %d 'source' lines for a table", TMPL_MAX_SOURCES);
+			t->sources[t->nsources++] = xstrdup(rest);
+		} else {
+			return perr(p, "expected 'row VALUE...' or 'source' in table '%s', or 'case NAME', got '%s'",
+				    t->name, kw);
+		}
+	}
+	if (t->nrows == 0)
+		return perr(p, "table '%s': expected at least one 'row'", t->name);
+	return 0;
+}
+
+/* Read the statements of one case (a copy of each, since reading modifies
+ * them) into a finished case. */
+static int read_case(struct parser *p, struct stmt *st, size_t n, const struct tmpl_binding *b,
+		     const struct tmpl_tables *tabs, struct case_list *out, const char *family, size_t *ncases)
+{
+	struct sl_case *cur = NULL;
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (is_directive(st[i].s))
+			continue;
+		p->line = st[i].line;
+		char *line;
+		if (b) {
+			char *copy = xstrdup(st[i].s), *rest, *kw = split_keyword(copy, &rest), *fkw;
+			int applies = tmpl_filter_keyword(b, kw, &fkw);
+			char *joined = xasprintf("%s %s", fkw, rest);
+			line = tmpl_subst(b, joined);
+			free(joined);
+			free(fkw);
+			free(copy);
+			if (!applies) {
+				free(line);
+				continue;
+			}
+		} else {
+			line = xstrdup(st[i].s);
+		}
+		r = parse_line(p, line, &cur, family, ncases);
+		free(line);
+		/* A table's own sources go with every case made from it. */
+		for (size_t t = 0; r == 0 && b && i == 0 && t < tabs->n; t++)
+			for (size_t k = 0; r == 0 && (b->used & (1u << t)) && k < tabs->v[t].nsources; k++) {
+				char *src = tmpl_subst(b, tabs->v[t].sources[k]);
+				char *sl = xasprintf("source %s", src);
+				r = parse_line(p, sl, &cur, family, ncases);
+				free(sl);
+				free(src);
+			}
+	}
+	if (r == 0 && cur) {
+		r = finish_case(p, cur, out);
+		if (r == 0)
+			cur = NULL;
+	}
+	case_free(cur);
+	return r;
+}
+
+/* A case block: plain, or a template with for/vary/let lines. */
+static int parse_block(struct parser *p, struct stmt *st, size_t n, const struct tmpl_tables *tabs,
+		       struct case_list *out, const char *family, size_t *ncases)
+{
+	int tmpl = 0;
+	for (size_t i = 0; i < n; i++)
+		tmpl |= is_directive(st[i].s);
+	if (!tmpl)
+		return read_case(p, st, n, NULL, tabs, out, family, ncases);
+	struct tmpl_bindings bs;
+	tmpl_bindings_init(&bs);
+	/* The directives' words must outlive the bindings that borrow names
+	 * from them. */
+	char **keep = xcalloc(n, sizeof *keep);
+	int r = 0;
+	char err[256] = "";
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (!is_directive(st[i].s))
+			continue;
+		p->line = st[i].line;
+		keep[i] = xstrdup(st[i].s);
+		char *rest, *kw = split_keyword(keep[i], &rest);
+		char *w[TMPL_MAX_ROWS + 3];
+		if (strcmp(kw, "let") == 0) {
+			char *name = next_word(&rest), *eq = next_word(&rest);
+			if (strcmp(eq, "=") != 0 || !*rest)
+				r = perr(p, "expected 'let NAME = TEXT'");
+			else if (tmpl_let(&bs, name, rest, err, sizeof err) < 0)
+				r = perr(p, "%s", err);
+			continue;
+		}
+		int nw = split_words(p, rest, w, TMPL_MAX_ROWS + 2);
+		if (nw < 0) {
+			r = -1;
+		} else if (strcmp(kw, "for") == 0) {
+			if (nw == 0)
+				r = perr(p, "expected 'for TABLE...' naming tables defined above");
+			for (int k = 0; r == 0 && k < nw; k++)
+				if (tmpl_for(&bs, tabs, w[k], err, sizeof err) < 0)
+					r = perr(p, "%s", err);
+		} else if (nw < 3 || strcmp(w[1], "=") != 0) {
+			r = perr(p, "expected 'vary NAME = VALUE...'");
+		} else if (tmpl_vary(&bs, w[0], w + 2, (size_t)nw - 2, err, sizeof err) < 0) {
+			r = perr(p, "%s", err);
+		}
+	}
+	for (size_t k = 0; r == 0 && k < bs.n; k++) {
+		char *what = tmpl_describe(&bs.v[k]);
+		p->instance = what;
+		r = read_case(p, st, n, &bs.v[k], tabs, out, family, ncases);
+		p->instance = NULL;
+		free(what);
+	}
+	tmpl_bindings_free(&bs);
+	for (size_t i = 0; i < n; i++)
+		free(keep[i]);
+	free(keep);
+	return r;
+}
+
 /* Parse TEXT (LEN bytes, writable, NUL after them), then free it. */
 static int parse_text(const char *path, char *text, size_t len, struct case_list *out)
 {
-	struct parser p = {path, 0};
+	struct parser p = {path, 0, NULL};
 	char *family = family_of(path);
-	struct sl_case *cur = NULL;
-	size_t ncases = 0, before = out->n;
+	struct stmt *st = NULL;
+	size_t n = 0, cap = 0, ncases = 0, before = out->n;
 	int r = 0;
 	char *s = text;
 	while (r == 0 && s < text + len) {
@@ -900,23 +1076,46 @@ static int parse_text(const char *path, char *text, size_t len, struct case_list
 			break;
 		}
 		s[l] = 0;
-		r = parse_line(&p, s, &cur, out, family, &ncases);
+		char *t = s;
 		s += l + 1;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		size_t tl = strlen(t);
+		while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t' || t[tl - 1] == '\r'))
+			t[--tl] = 0;
+		if (!*t || *t == '#')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			st = xrealloc(st, cap * sizeof *st);
+		}
+		st[n++] = (struct stmt){t, p.line};
 	}
-	if (r == 0 && cur) {
-		r = finish_case(&p, cur, out);
-		if (r == 0)
-			cur = NULL; /* owned by OUT now; on failure freed below */
+	struct tmpl_tables tabs = {0};
+	for (size_t i = 0; r == 0 && i < n;) {
+		p.line = st[i].line;
+		if (kw_is(st[i].s, "table")) {
+			r = parse_table(&p, st, n, &i, &tabs);
+		} else if (kw_is(st[i].s, "case")) {
+			size_t j = i + 1;
+			while (j < n && !kw_is(st[j].s, "case") && !kw_is(st[j].s, "table"))
+				j++;
+			r = parse_block(&p, st + i, j - i, &tabs, out, family, &ncases);
+			i = j;
+		} else {
+			char *rest, *kw = split_keyword(st[i].s, &rest);
+			r = perr(&p, "expected 'case NAME' before '%s' (or 'table NAME COLUMN...')", kw);
+		}
 	}
 	if (r == 0 && ncases == 0) {
 		p.line = p.line ? p.line : 1;
 		r = perr(&p, "expected at least one 'case NAME' in the file");
 	}
-	if (r < 0) {
-		case_free(cur);
+	if (r < 0)
 		while (out->n > before)
 			case_free(out->v[--out->n]);
-	}
+	tmpl_tables_free(&tabs);
+	free(st);
 	free(family);
 	free(text);
 	return r;

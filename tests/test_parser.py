@@ -1,5 +1,6 @@
 """Malformed case files: each gives FILE:LINE: expected ..., exit 2, and
 never a crash or a hang; a good file parses."""
+import json
 import os
 import re
 
@@ -90,3 +91,77 @@ def test_good_file_checks(tmp_path):
 def test_all_shipped_cases_parse():
     p = run(["check"])
     assert p.returncode == 0, p.stderr
+
+
+# ---- tables and templates ---------------------------------------------------
+
+TABLE = """table t name kind
+row   a chr
+row   b "two words"
+"""
+
+
+@pytest.mark.parametrize("name,text,line,words", [
+    ("unknown_table", "case x_${v}\nfor nosuch\ndesc d\nsource s\nexpect pid > 0\n", 2, "table defined above"),
+    ("row_width", TABLE + "row c\ncase x\ndesc d\nsource s\nexpect pid > 0\n", 4, "expected 2 values"),
+    ("table_twice", TABLE + "table t a\nrow 1\ncase x\ndesc d\nsource s\nexpect pid > 0\n", 4, "already defined"),
+    ("bad_column", "table t 9lives\nrow 1\ncase x\ndesc d\nsource s\nexpect pid > 0\n", 1, "column name"),
+    ("empty_table", "table t a\ncase x\ndesc d\nsource s\nexpect pid > 0\n", 1, "at least one 'row'"),
+    ("bad_vary", "case x_${v}\nvary v 1 2\ndesc d\nsource s\nexpect pid > 0\n", 2, "vary NAME = VALUE"),
+    ("bad_let", "case x_${v}\nlet v\ndesc d\nsource s\nexpect pid > 0\n", 2, "let NAME = TEXT"),
+    ("no_match", TABLE + "case x_${name}\nvary kind = pipe\nfor t\ndesc d\nsource s\nexpect pid > 0\n", 6,
+     "no row matches"),
+    ("instance_error", TABLE + "case x_${name}\nfor t\ndesc d\nsource s\nexpect fd.10 = ${kind}\n"
+     "setup close fd=${name}\n", 9, "in the instance name=a kind=chr"),
+    ("instance_dup", TABLE + "case x\nfor t\ndesc d\nsource s\nexpect pid > 0\n", 4, "already defined"),
+], ids=lambda x: x if isinstance(x, str) and "\n" not in x and " " not in x and len(x) < 20 else None)
+def test_malformed_template(tmp_path, name, text, line, words):
+    f = tmp_path / f"{name}.case"
+    f.write_text(text)
+    p = run(["check", str(f)], timeout=30)
+    assert p.returncode == 2, p.stderr
+    first = p.stderr.splitlines()[0]
+    assert re.match(rf"^{re.escape(str(f))}:{line}: ", first), first
+    assert words in p.stderr, p.stderr
+
+
+def test_template_instances(tmp_path):
+    """for/vary/let make the cartesian product, joins look values up, ${}
+    nests, filters keep lines per instance; the instances are plain cases."""
+    f = tmp_path / "cases" / "t" / "x.case"
+    f.parent.mkdir(parents=True)
+    f.write_text(TABLE + """
+table look kind size
+row   chr 1
+row   "two words" 2
+
+case    c_${name}_${n}
+for     t
+vary    n = 1 2
+for     look
+let     both = ${name}${n}
+desc    kind ${kind}, size ${size}, both ${both}, var ${${name}_var}
+source  man:open.2 ${name}
+source[name=b n!=2] posix:open only b1
+expect  pid > 0
+expect[name=a fork] ppid > 0
+expect  cwd = ${spawner.tmp}
+""".replace("${${name}_var}", "${a_var}"))
+    p = run(["list"], env=dict(os.environ, SPAWNLAB_CASES=str(tmp_path / "cases")))
+    assert p.returncode == 0, p.stderr
+    got = dict(line.split(None, 1) for line in p.stdout.splitlines())
+    assert got == {"t/c_a_1": "kind chr, size 1, both a1, var ${a_var}",
+                   "t/c_a_2": "kind chr, size 1, both a2, var ${a_var}",
+                   "t/c_b_1": "kind two words, size 2, both b1, var ${a_var}",
+                   "t/c_b_2": "kind two words, size 2, both b2, var ${a_var}"}
+    out = tmp_path / "o"
+    p = run(["run", "--cases", str(tmp_path / "cases"), "--backend", "fork,vfork", "--out", str(out)])
+    assert p.returncode == 0, p.stdout
+    doc = json.loads((out / "result.json").read_text())
+    cases = {c["id"]: c for c in doc["cases"]}
+    assert [s["ref"] for s in cases["t/c_b_1"]["sources"]] == ["open.2", "open"]
+    assert [s["ref"] for s in cases["t/c_b_2"]["sources"]] == ["open.2"]
+    a1 = {u["backend"]: [e["key"] for e in u["expectations"]] for u in cases["t/c_a_1"]["backends"]}
+    assert a1 == {"fork": ["pid", "ppid", "cwd"], "vfork": ["pid", "cwd"]}
+    # ${spawner.tmp} was left for the run and expanded there.
+    assert all(e["ok"] for c in doc["cases"] for u in c["backends"] for e in u["expectations"])
