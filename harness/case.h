@@ -156,6 +156,8 @@ int case_parse_buffer(const char *path, const char *data, size_t len, struct cas
 /* Parse every cases/<family>/ *.case under DIR, sorted by path. */
 int case_load_dir(const char *dir, struct case_list *out);
 void case_list_free(struct case_list *l);
+/* The judge (case_check.c): operators, which expectations apply, and the
+ * positive-control check the loader runs on every case. */
 const char *expect_op_name(enum expect_op op);
 /* The source types a typed 'source' line may start with, NULL-terminated. */
 extern const char *const sl_source_types[];

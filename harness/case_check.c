@@ -11,6 +11,12 @@
 #include "runner.h"
 #include "util.h"
 
+const char *expect_op_name(enum expect_op op)
+{
+	static const char *const names[] = {"=", "!=", "~", "!~", "<", "<=", ">", ">="};
+	return names[op];
+}
+
 static int applies(const struct sl_case *c, size_t i, size_t b)
 {
 	const struct expect *e = &c->expects[i];

@@ -49,11 +49,6 @@ static int perr(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-const char *expect_op_name(enum expect_op op)
-{
-	static const char *const names[] = {"=", "!=", "~", "!~", "<", "<=", ">", ">="};
-	return names[op];
-}
 
 static const struct {
 	const char *name;
