@@ -40,5 +40,10 @@ static int clone3_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_clone3 = {"clone3", "clone3(CLONE_PIDFD, exit_signal=SIGCHLD) then execve()",
-				       clone3_available, clone3_spawn};
+const struct backend backend_clone3 = {
+	.name = "clone3",
+	.summary = "clone3(CLONE_PIDFD, exit_signal=SIGCHLD) then execve()",
+	.traits = BT_PIDFD,
+	.available = clone3_available,
+	.spawn = clone3_spawn,
+};

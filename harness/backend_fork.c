@@ -24,4 +24,10 @@ static int fork_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_fork = {"fork", "fork() then execve() in the child", fork_available, fork_spawn};
+const struct backend backend_fork = {
+	.name = "fork",
+	.summary = "fork() then execve() in the child",
+	.traits = 0,
+	.available = fork_available,
+	.spawn = fork_spawn,
+};

@@ -63,5 +63,10 @@ static int pfs_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_pidfd_spawn = {"pidfd_spawn", "glibc's pidfd_spawn() (2.39+), found at run time",
-					    pfs_available, pfs_spawn};
+const struct backend backend_pidfd_spawn = {
+	.name = "pidfd_spawn",
+	.summary = "glibc's pidfd_spawn() (2.39+), found at run time",
+	.traits = BT_PIDFD | BT_FILE_ACTIONS | BT_SHARES_MEMORY,
+	.available = pfs_available,
+	.spawn = pfs_spawn,
+};

@@ -31,5 +31,10 @@ static int ps_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_posix_spawn = {"posix_spawn", "the libc's posix_spawn() with file actions",
-					    ps_available, ps_spawn};
+const struct backend backend_posix_spawn = {
+	.name = "posix_spawn",
+	.summary = "the libc's posix_spawn() with file actions",
+	.traits = BT_FILE_ACTIONS | BT_SHARES_MEMORY,
+	.available = ps_available,
+	.spawn = ps_spawn,
+};

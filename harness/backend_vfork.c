@@ -27,4 +27,10 @@ static int vfork_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_vfork = {"vfork", "vfork() then execve() in the child", vfork_available, vfork_spawn};
+const struct backend backend_vfork = {
+	.name = "vfork",
+	.summary = "vfork() then execve() in the child",
+	.traits = BT_SHARES_MEMORY,
+	.available = vfork_available,
+	.spawn = vfork_spawn,
+};

@@ -8,6 +8,15 @@ const struct backend *const sl_backends[] = {
 	NULL,
 };
 
+const struct backend_trait_name sl_trait_names[] = {
+	{"exact_fds", BT_EXACT_FDS},
+	{"pidfd", BT_PIDFD},
+	{"exit_signal_0", BT_EXIT_SIGNAL_0},
+	{"file_actions", BT_FILE_ACTIONS},
+	{"shares_memory", BT_SHARES_MEMORY},
+	{NULL, 0},
+};
+
 const struct backend *backend_find(const char *name)
 {
 	for (size_t i = 0; sl_backends[i]; i++)
@@ -28,7 +37,46 @@ void spawn_req_stdio(struct spawn_req *req, const struct backend *be, const char
 	req->path = path;
 	req->argv = argv;
 	req->envp = envp;
-	if (be == &backend_pdspawn)
+	if (backend_has(be, BT_EXACT_FDS))
 		for (int fd = 0; fd < 3; fd++)
 			req->map[req->nmap++] = (struct sl_fdmap){fd, fd};
+}
+
+int backend_has(const struct backend *be, unsigned traits)
+{
+	return (be->traits & traits) == traits;
+}
+
+/* Add SRC:DST to REQ's map, replacing an entry for the same DST. */
+static void map_put(struct spawn_req *req, struct sl_fdmap m)
+{
+	for (size_t j = 0; j < req->nmap; j++)
+		if (req->map[j].dst == m.dst) {
+			req->map[j] = m;
+			return;
+		}
+	if (req->nmap < SL_MAX_FDMAP)
+		req->map[req->nmap++] = m;
+}
+
+void backend_request(struct spawn_req *req, const struct backend *be, const struct sl_fdplan *plan)
+{
+	int exact = backend_has(be, BT_EXACT_FDS);
+	if (exact && plan->stdio)
+		for (int fd = 0; fd < 3; fd++)
+			map_put(req, (struct sl_fdmap){fd, fd});
+	for (size_t i = 0; i < plan->nmap; i++)
+		if (exact || plan->map[i].src != plan->map[i].dst)
+			map_put(req, plan->map[i]);
+	for (size_t i = 0; i < plan->nkeep; i++) {
+		if (exact)
+			map_put(req, (struct sl_fdmap){plan->keep[i], plan->keep[i]});
+		else
+			req->keep[req->nkeep++] = plan->keep[i];
+	}
+	if (!exact) {
+		memcpy(req->close, plan->close, plan->nclose * sizeof *req->close);
+		req->nclose = plan->nclose;
+		req->closefrom = plan->closefrom;
+	}
 }

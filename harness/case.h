@@ -103,18 +103,11 @@ struct finding {
 
 struct spawn_spec {
 	int line;
-	struct sl_fdmap map[SL_MAX_FDMAP];
-	size_t nmap;
-	int stdio;       /* pdspawn: 0,1,2 added to the map (default yes) */
+	struct sl_fdplan fds; /* map=, stdio=, keep=, close=, closefrom= (backend.h) */
 	char *program;   /* NULL: the probe */
 	int probe_exit;  /* exit code the probe ends with */
 	int probe_sleep_ms; /* the probe sleeps this long after reporting */
 	int block_sigchld;  /* block SIGCHLD before the spawn call, not after */
-	int keep[SL_MAX_FDMAP];  /* keep=: identity dup2(fd, fd) actions (backend.h) */
-	size_t nkeep;
-	int close[SL_MAX_FDMAP]; /* close=: close(fd) actions */
-	size_t nclose;
-	int closefrom;           /* closefrom=: close every fd >= it; 0: none */
 };
 
 struct sl_case {

@@ -50,12 +50,15 @@ static int perr(struct parser *p, const char *fmt, ...)
 }
 
 
+/* Groups of backends, by the traits they have (have) or lack (lack). */
 static const struct {
 	const char *name;
-	const char *members; /* comma list */
+	unsigned have, lack;
 } backend_groups[] = {
-	{"classic", "fork,vfork,posix_spawn,clone3,pidfd_spawn"},
-	{"descriptor", "pdspawn"},
+	{"classic", 0, BT_EXACT_FDS},
+	{"descriptor", BT_EXACT_FDS, 0},
+	{"pidfd", BT_PIDFD, 0},
+	{"file_actions", BT_FILE_ACTIONS, 0},
 };
 
 static int add_backend_word(struct parser *p, const char *w, unsigned long *mask)
@@ -68,10 +71,10 @@ static int add_backend_word(struct parser *p, const char *w, unsigned long *mask
 	for (size_t g = 0; g < sizeof backend_groups / sizeof *backend_groups; g++) {
 		if (strcmp(w, backend_groups[g].name) != 0)
 			continue;
-		char *copy = xstrdup(backend_groups[g].members), *save = NULL;
-		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			add_backend_word(p, t, mask);
-		free(copy);
+		for (size_t i = 0; sl_backends[i]; i++)
+			if (backend_has(sl_backends[i], backend_groups[g].have) &&
+			    !(sl_backends[i]->traits & backend_groups[g].lack))
+				*mask |= 1UL << i;
 		return 0;
 	}
 	for (size_t i = 0; sl_backends[i]; i++)
@@ -79,8 +82,14 @@ static int add_backend_word(struct parser *p, const char *w, unsigned long *mask
 			*mask |= 1UL << i;
 			return 0;
 		}
-	return perr(p, "expected a backend name (fork, vfork, posix_spawn, clone3, pidfd_spawn, pdspawn) "
-		       "or group (all, classic, descriptor), got '%s'", w);
+	struct sbuf b;
+	sb_init(&b);
+	for (size_t i = 0; sl_backends[i]; i++)
+		sb_addf(&b, "%s, ", sl_backends[i]->name);
+	perr(p, "expected a backend name (%s) or group (all, classic, descriptor, pidfd, file_actions), got '%s'",
+	     b.s, w);
+	sb_free(&b);
+	return -1;
 }
 
 static int parse_backend_list(struct parser *p, char *list, unsigned long *mask)
@@ -317,7 +326,7 @@ static int parse_step(struct parser *p, const struct step_kind *table, const cha
 }
 
 /* map=0,1,2,10 or map=5:0,7:10 */
-static int parse_map(struct parser *p, struct spawn_spec *s, char *v)
+static int parse_map(struct parser *p, struct sl_fdplan *s, char *v)
 {
 	char *save = NULL;
 	for (char *t = strtok_r(v, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
@@ -375,12 +384,12 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 		*eq++ = 0;
 		long v;
 		if (strcmp(w[i], "map") == 0) {
-			if (parse_map(p, s, eq) < 0)
+			if (parse_map(p, &s->fds, eq) < 0)
 				return -1;
 		} else if (strcmp(w[i], "stdio") == 0) {
 			if (parse_bool(eq, &v) < 0)
 				return perr(p, "spawn: expected stdio= yes or no");
-			s->stdio = (int)v;
+			s->fds.stdio = (int)v;
 		} else if (strcmp(w[i], "program") == 0) {
 			if (!*eq || strlen(eq) >= PATH_MAX)
 				return perr(p, "spawn: expected program= a path");
@@ -395,15 +404,15 @@ static int parse_spawn(struct parser *p, struct sl_case *c, char *rest)
 				return perr(p, "spawn: expected sigchld= block (before the spawn) or after");
 			s->block_sigchld = strcmp(eq, "block") == 0;
 		} else if (strcmp(w[i], "keep") == 0) {
-			if (parse_fdlist(p, "keep", eq, s->keep, &s->nkeep) < 0)
+			if (parse_fdlist(p, "keep", eq, s->fds.keep, &s->fds.nkeep) < 0)
 				return -1;
 		} else if (strcmp(w[i], "close") == 0) {
-			if (parse_fdlist(p, "close", eq, s->close, &s->nclose) < 0)
+			if (parse_fdlist(p, "close", eq, s->fds.close, &s->fds.nclose) < 0)
 				return -1;
 		} else if (strcmp(w[i], "closefrom") == 0) {
 			if (parse_long(eq, 10, 3, 1023, &v) < 0)
 				return perr(p, "spawn: expected closefrom= an fd 3..1023");
-			s->closefrom = (int)v;
+			s->fds.closefrom = (int)v;
 		} else if (strcmp(w[i], "sleep") == 0) {
 			if (parse_long(eq, 10, 0, CASE_TIMEOUT_MAX * 1000L, &v) < 0)
 				return perr(p, "spawn: expected sleep= milliseconds 0..%d", CASE_TIMEOUT_MAX * 1000);
@@ -775,7 +784,7 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, const cha
 		c->family = xstrdup(family);
 		c->file = xstrdup(p->path);
 		c->line = p->line;
-		c->spawn.stdio = 1;
+		c->spawn.fds.stdio = 1;
 		c->backends = 0;
 		for (size_t i = 0; i < backend_count(); i++)
 			c->backends |= 1UL << i;

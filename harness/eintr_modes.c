@@ -80,15 +80,13 @@ pid_t eintr_spawn_sigchild(const struct backend *be, int gate_r)
 	char *argv[] = {"cat", NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", NULL};
 	struct spawn_req req;
-	memset(&req, 0, sizeof req);
-	req.path = "/bin/cat";
-	req.argv = argv;
-	req.envp = envp;
-	req.map[req.nmap++] = (struct sl_fdmap){gate_r, 0};
-	if (strcmp(be->name, "pdspawn") == 0) {
-		req.map[req.nmap++] = (struct sl_fdmap){1, 1};
-		req.map[req.nmap++] = (struct sl_fdmap){2, 2};
-	}
+	spawn_req_stdio(&req, be, "/bin/cat", argv, envp);
+	/* Its stdin is the gate (the only fd it reads). */
+	for (size_t i = 0; i < req.nmap; i++)
+		if (req.map[i].dst == 0)
+			req.map[i].src = gate_r;
+	if (req.nmap == 0)
+		req.map[req.nmap++] = (struct sl_fdmap){gate_r, 0};
 	struct spawn_res res = {-1, -1, 0, 0};
 	if (be->spawn(&req, &res) < 0)
 		return -1;

@@ -83,6 +83,11 @@ void env_json(struct json *j)
 		json_str(j, "name", sl_backends[i]->name);
 		json_bool(j, "available", ok);
 		json_str(j, "reason", ok ? NULL : why);
+		json_arr_begin(j, "traits");
+		for (size_t t = 0; sl_trait_names[t].name; t++)
+			if (backend_has(sl_backends[i], sl_trait_names[t].bit))
+				json_str(j, NULL, sl_trait_names[t].name);
+		json_arr_end(j);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -215,37 +215,7 @@ static int spawner_main(void *argp)
 	req.path = program;
 	req.argv = argv;
 	req.envp = envp;
-	int descriptor = strcmp(a->be->name, "pdspawn") == 0;
-	if (descriptor && c->spawn.stdio)
-		for (int fd = 0; fd < 3; fd++)
-			req.map[req.nmap++] = (struct sl_fdmap){fd, fd};
-	for (size_t i = 0; i < c->spawn.nmap && req.nmap < SL_MAX_FDMAP; i++) {
-		/* An identity entry means "keep it" to pdspawn; the classic
-		 * backends keep it anyway, and must not be given a dup2(fd, fd)
-		 * that some of them (posix_spawn) treat as clearing FD_CLOEXEC. */
-		if (!descriptor && c->spawn.map[i].src == c->spawn.map[i].dst)
-			continue;
-		int dup = 0;
-		for (size_t j = 0; j < req.nmap; j++)
-			if (req.map[j].dst == c->spawn.map[i].dst)
-				req.map[j] = c->spawn.map[i], dup = 1;
-		if (!dup)
-			req.map[req.nmap++] = c->spawn.map[i];
-	}
-	/* keep=, close=, closefrom=: the classic backends' file actions.  For
-	 * pdspawn, keep means "in the map"; the rest it needs not (it passes
-	 * only its map). */
-	for (size_t i = 0; i < c->spawn.nkeep; i++) {
-		if (!descriptor)
-			req.keep[req.nkeep++] = c->spawn.keep[i];
-		else if (req.nmap < SL_MAX_FDMAP)
-			req.map[req.nmap++] = (struct sl_fdmap){c->spawn.keep[i], c->spawn.keep[i]};
-	}
-	if (!descriptor) {
-		memcpy(req.close, c->spawn.close, c->spawn.nclose * sizeof *req.close);
-		req.nclose = c->spawn.nclose;
-		req.closefrom = c->spawn.closefrom;
-	}
+	backend_request(&req, a->be, &c->spawn.fds);
 
 	record_fd_flags(&ob);
 	sb_addf(&ob, "spawner.pid %ld\nspawner.ppid %ld\nspawner.pgid %ld\nspawner.sid %ld\nspawner.tmp %s\n",

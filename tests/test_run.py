@@ -40,9 +40,10 @@ def test_every_available_backend_spawns_the_probe_and_it_reports(tmp_path):
         assert unit["numbers"]["spawn_us"] >= 0
         # Each expectation was really compared, and met.
         assert unit["expectations"] and all(e["ok"] for e in unit["expectations"])
-    # The pid-based backends hand back no pidfd; clone3 and pdspawn do.
+    # A backend hands back a pidfd exactly when it promises to (trait pidfd).
+    traits = {b["name"]: b["traits"] for b in doc["environment"]["backends"]}
     for b in avail:
-        want = "yes" if b in ("clone3", "pdspawn", "pidfd_spawn") else "no"
+        want = "yes" if "pidfd" in traits[b] else "no"
         assert u[("exec/pid_relations", b)]["observation"]["child.pidfd"] == want, b
 
 
@@ -219,3 +220,25 @@ def test_result_goes_to_default_folder(tmp_path):
     assert [c["id"] for c in doc["cases"]] == ["exec/stdio_only"]
     os.remove(m.group(1))
     os.rmdir(os.path.dirname(m.group(1)))
+
+
+def test_groups_are_the_backends_with_the_trait(tmp_path, cases_dir):
+    """expect[descriptor|classic|pidfd|file_actions] applies to the backends
+    whose traits say so, whatever their names."""
+    write_case(cases_dir, "g", "case g\ndesc groups\nsource this test\nexpect pid > 0\n"
+               "expect[descriptor] ppid > 0\nexpect[classic] ppid >= 1\nexpect[pidfd] child.pidfd = yes\n"
+               "expect[file_actions] spawn.errno = 0\n")
+    out = tmp_path / "o"
+    p = run(["run", "--cases", str(cases_dir.parent), "--out", str(out)])
+    doc = validate(json.loads((out / "result.json").read_text()))
+    traits = {b["name"]: set(b["traits"]) for b in doc["environment"]["backends"]}
+    for u in doc["cases"][0]["backends"]:
+        if u["outcome"] == "skip":
+            continue
+        keys = [e["key"] + (e["op"] if e["key"] == "ppid" else "") for e in u["expectations"]]
+        t = traits[u["backend"]]
+        want = ["pid", "ppid>" if "exact_fds" in t else "ppid>="] + (["child.pidfd"] if "pidfd" in t else []) + \
+            (["spawn.errno"] if "file_actions" in t else [])
+        assert sorted(keys) == sorted(want), (u["backend"], keys)
+        assert u["outcome"] == "pass", u["reason"]
+    assert p.returncode == 0
