@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 void json_init(struct json *j, FILE *f, int pretty)
 {
 	memset(j, 0, sizeof *j);
@@ -36,14 +38,12 @@ static void put_string(FILE *f, const char *s)
 			if (*p < 0x20 || *p == 0x7f)
 				fprintf(f, "\\u%04x", *p);
 			else if (*p >= 0x80) {
-				/* Pass valid UTF-8 through; replace invalid bytes. */
-				int n = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
-				int ok = n > 0;
-				for (int i = 1; ok && i <= n; i++)
-					ok = (p[i] & 0xC0) == 0x80;
-				if (ok) {
-					fwrite(p, 1, (size_t)n + 1, f);
-					p += n;
+				/* Pass well-formed UTF-8 through; replace anything else
+				 * (overlong forms and surrogates too: readers reject them). */
+				size_t n = utf8_seq(p);
+				if (n) {
+					fwrite(p, 1, n, f);
+					p += n - 1;
 				} else {
 					fputs("\\ufffd", f);
 				}
