@@ -19,7 +19,7 @@
 #include "sandbox.h"
 #include "util.h"
 
-enum fmt { FMT_TEXT, FMT_TAP, FMT_JSON };
+enum fmt { FMT_TEXT, FMT_TAP, FMT_JSON, FMT_JUNIT };
 
 static volatile sig_atomic_t interrupted;
 static int bench_table; /* set by cmd_bench */
@@ -175,8 +175,10 @@ int cmd_run(int argc, char **argv)
 				fmt = FMT_TAP;
 			else if (strcmp(optarg, "json") == 0)
 				fmt = FMT_JSON;
+			else if (strcmp(optarg, "junit") == 0)
+				fmt = FMT_JUNIT;
 			else
-				return cmd_usage_error("--format: expected text, tap or json, got '%s'", optarg);
+				return cmd_usage_error("--format: expected text, tap, json or junit, got '%s'", optarg);
 			break;
 		case 'o':
 			out_dir = optarg;
@@ -194,7 +196,7 @@ int cmd_run(int argc, char **argv)
 			cdir = optarg;
 			break;
 		case 'h':
-			fputs("usage: spawnlab run [PATTERN...] [--backend LIST] [--format text|tap|json] [--out DIR]\n"
+			fputs("usage: spawnlab run [PATTERN...] [--backend LIST] [--format text|tap|json|junit] [--out DIR]\n"
 			      "                    [--timeout SECONDS] [--probe PATH] [--cases DIR]\n",
 			      stdout);
 			return 0;
@@ -357,12 +359,16 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!wrote)
 		fprintf(stderr, "spawnlab: cannot write %s: %s\n", rpath, strerror(errno));
+	else if (out_junit_file(&r, outd) < 0) /* junit.xml beside result.json, for CI test reports */
+		wrote = 0;
 	if (fmt == FMT_TAP) {
 		if (!r.complete)
 			printf("Bail out! interrupted by %s\n", strsignal(interrupted));
 		out_tap_footer(stdout, &r);
 	} else if (fmt == FMT_JSON) {
 		result_json(stdout, &r);
+	} else if (fmt == FMT_JUNIT) {
+		out_junit(stdout, &r);
 	} else {
 		if (!r.complete)
 			printf("interrupted by %s after %zu of %zu cases\n", strsignal(interrupted), r.done, r.n);

@@ -1,5 +1,5 @@
 /* run.h: one `spawnlab run`: the selected cases, their units, and the
- * writers that present them (text, TAP, JSON). */
+ * writers that present them (text, TAP, JSON, JUnit). */
 #ifndef SPAWNLAB_RUN_H
 #define SPAWNLAB_RUN_H
 
@@ -40,6 +40,10 @@ void out_text_summary(FILE *f, const struct run *r, const char *result_path);
 void out_tap_header(FILE *f, const struct run *r);
 void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
 void out_tap_footer(FILE *f, const struct run *r);
+/* JUnit XML (out_junit.c): to F, or to DIR/junit.xml (0, or -1 after a
+ * message on stderr). */
+void out_junit(FILE *f, const struct run *r);
+int out_junit_file(const struct run *r, const char *dir);
 /* `spawnlab bench`'s table (out_bench.c). */
 void out_bench_table(FILE *f, const struct run *r);
 /* The whole result document. */
