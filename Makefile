@@ -288,3 +288,16 @@ diff-baseline: all
 	scripts/ensure-debs python3-jsonschema && \
 	echo "diff-baseline: $$base -> $$out/result.json" && \
 	$(PYTHON) scripts/diff $(DIFFFLAGS) "$$base" "$$out/result.json"
+
+# ---- CI and test farms (issue 23) -------------------------------------------
+# kselftest-install INSTALL_PATH=DIR: spawnlab as the kselftest collection
+# `spawnlab` in DIR (kselftest-list.txt, DIR/spawnlab/<family>, settings with
+# KSFT_TIMEOUT seconds per family), static so that it runs on the target.
+KSFT_BUILD   ?= $(BUILD)/vm-static
+KSFT_TIMEOUT ?= 900
+.PHONY: kselftest-install
+kselftest-install:
+	@[ -n "$(INSTALL_PATH)" ] || { echo "usage: make kselftest-install INSTALL_PATH=DIR [KSFT_TIMEOUT=900]" >&2; exit 2; }
+	$(MAKE) -s BUILD=$(KSFT_BUILD) LDFLAGS=-static $(KSFT_BUILD)/spawnlab $(KSFT_BUILD)/probe
+	scripts/kselftest-install --build $(KSFT_BUILD) --timeout $(KSFT_TIMEOUT) $(INSTALL_PATH)
+# ---- end CI and test farms ---------------------------------------------------
