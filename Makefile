@@ -300,4 +300,32 @@ kselftest-install:
 	@[ -n "$(INSTALL_PATH)" ] || { echo "usage: make kselftest-install INSTALL_PATH=DIR [KSFT_TIMEOUT=900]" >&2; exit 2; }
 	$(MAKE) -s BUILD=$(KSFT_BUILD) LDFLAGS=-static $(KSFT_BUILD)/spawnlab $(KSFT_BUILD)/probe
 	scripts/kselftest-install --build $(KSFT_BUILD) --timeout $(KSFT_TIMEOUT) $(INSTALL_PATH)
+
+# lava-job KERNEL=IMAGE|URL: spawnlab's initramfs ($(LAVA_OUT)/spawnlab-initramfs.cpio.gz)
+# and a LAVA job for a qemu device ($(LAVA_OUT)/job.yaml) that boots KERNEL with
+# it and reports every case of LAVA_PATTERNS (default: the suite), checked
+# with LAVA's schema (lava-common).  LAVA_RAMDISK=URL: where the lab serves
+# the initramfs; LAVA_MODULES=/lib/modules/VERSION: drivers the kernel has as
+# modules; LAVA_JOBFLAGS: scripts/lava/make-job options (--no-kvm, --git URL).
+# lava-run-local: such a job on Debian's kernel, run here by lava-run
+# (lava-dispatcher) on the qemu device scripts/lava/qemu-device.jinja2.
+LAVA_OUT      ?= $(BUILD)/lava
+LAVA_PATTERNS ?=
+LAVA_JOBFLAGS ?=
+LAVA_LOCAL    ?= exec
+.PHONY: lava-job lava-run-local
+lava-job:
+	@[ -n "$(KERNEL)" ] || { echo "usage: make lava-job KERNEL=bzImage|URL [LAVA_PATTERNS='exec fd'] [LAVA_RAMDISK=URL] [LAVA_MODULES=DIR] [LAVA_JOBFLAGS=--no-kvm]" >&2; exit 2; }
+	@scripts/ensure-debs busybox-static file lava-common
+	scripts/lava/initramfs $(LAVA_OUT)/spawnlab-initramfs.cpio.gz --build $(abspath $(BUILD))/vm-static $(if $(LAVA_MODULES),--modules $(LAVA_MODULES))
+	scripts/lava/make-job --kernel $(KERNEL) --ramdisk $(or $(LAVA_RAMDISK),$(LAVA_OUT)/spawnlab-initramfs.cpio.gz) \
+		--out $(LAVA_OUT)/job.yaml $(LAVA_JOBFLAGS) $(LAVA_PATTERNS)
+
+lava-run-local:
+	@scripts/ensure-debs lava-dispatcher lava-common busybox-static file qemu-system-x86
+	tree=$$(scripts/lava/kernel-tree $(abspath $(BUILD))/lava-kernel) && \
+	$(MAKE) lava-job KERNEL=$$(echo $$tree/boot/vmlinuz-*) LAVA_MODULES=$$(echo $$tree/lib/modules/*) \
+		LAVA_PATTERNS='$(LAVA_LOCAL)' LAVA_JOBFLAGS=--no-kvm LAVA_OUT=$(LAVA_OUT)/local && \
+	scripts/lava/run-local $(LAVA_OUT)/local/job.yaml --out $(LAVA_OUT)/local/run --appliance-kernel-root $$tree \
+		--expect-cases $$($(BUILD)/vm-static/spawnlab list $(LAVA_LOCAL) | grep -vc '\[explicit\]')
 # ---- end CI and test farms ---------------------------------------------------
