@@ -83,7 +83,7 @@ $(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
 
 # Debian packages the tests need; installed with apt-get as root, else the
 # exact command is printed.
-TEST_DEBS := python3-pytest python3-jsonschema
+TEST_DEBS := python3-pytest python3-jsonschema python3-junitparser lava-common
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
 

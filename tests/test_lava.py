@@ -141,7 +141,7 @@ def test_definition_reports_every_case_with_its_result(tmp_path, cases_dir):
         "SPAWNLAB": str(SPAWNLAB), "RUN_ARGS": f"--cases {cases_dir.parent} --backend fork"})
     assert p.returncode == 0, p.stderr
     assert "TAP version 13" in p.stdout  # the run's KTAP is in the LAVA log too
-    doc = validate(json.loads(Path("/tmp/spawnlab-lava/result.json").read_text()))
+    doc = validate(json.loads((tmp_path / "spawnlab-lava" / "result.json").read_text()))
     outcome = {c["id"]: c["outcome"] for c in doc["cases"]}
     assert outcome == {"t/passes": "pass", "t/fails": "fail", "t/skips": "skip", "t/known": "xfail"}
     assert results == {"t.passes": "pass", "t.fails": "fail", "t.skips": "skip", "t.known": "pass",
@@ -151,7 +151,7 @@ def test_definition_reports_every_case_with_its_result(tmp_path, cases_dir):
 def test_definition_passes_a_clean_run(tmp_path):
     p, results = run_definition_steps(tmp_path, {"SPAWNLAB": str(SPAWNLAB), "PATTERNS": "exec"})
     assert p.returncode == 0, p.stderr
-    doc = validate(json.loads(Path("/tmp/spawnlab-lava/result.json").read_text()))
+    doc = validate(json.loads((tmp_path / "spawnlab-lava" / "result.json").read_text()))
     want = {c["id"].replace("/", "."): "skip" if c["outcome"] == "skip" else "pass" for c in doc["cases"]}
     assert doc["summary"]["fail"] == doc["summary"]["error"] == 0
     assert results == {**want, "spawnlab-run": "pass"}

@@ -219,6 +219,7 @@ def test_result_goes_to_default_folder(tmp_path):
     doc = validate(json.loads(open(m.group(1)).read()))
     assert [c["id"] for c in doc["cases"]] == ["exec/stdio_only"]
     os.remove(m.group(1))
+    os.remove(os.path.join(os.path.dirname(m.group(1)), "junit.xml"))  # written beside it
     os.rmdir(os.path.dirname(m.group(1)))
 
 
