@@ -184,7 +184,11 @@ def test_lava_run_accepts_the_job_on_a_qemu_device(tmp_path):
     dev = load(device)
     qemu = dev["actions"]["boot"]["methods"]["qemu"]["parameters"]
     assert qemu["command"] == "qemu-system-x86_64" and "-enable-kvm" not in qemu["options"]
-    p = subprocess.run(["lava-run", "--validate", "--job-id", "1", "--output-dir", str(tmp_path / "o"),
-                        "--device", str(device), str(job)], capture_output=True, text=True, timeout=300)
+    job_id = str(os.getpid())  # lava-run keeps files in /var/lib/lava/dispatcher/tmp/JOB_ID
+    try:
+        p = subprocess.run(["lava-run", "--validate", "--job-id", job_id, "--output-dir", str(tmp_path / "o"),
+                            "--device", str(device), str(job)], capture_output=True, text=True, timeout=300)
+    finally:
+        shutil.rmtree(Path("/var/lib/lava/dispatcher/tmp") / job_id, ignore_errors=True)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     assert "Job finished correctly" in p.stdout + p.stderr  # lava-run logs to stderr
