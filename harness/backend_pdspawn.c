@@ -35,5 +35,5 @@ static int pd_spawn(const struct spawn_req *req, struct spawn_res *res)
 	return 0;
 }
 
-const struct backend backend_pdspawn = {"pdspawn", "spawnlab's descriptor-based spawn (harness/pdspawn.h)",
+const struct backend backend_pdspawn = {"pdspawn", "spawnlab's descriptor-based spawn (harness/pdspawn/pdspawn.h)",
 					pd_available, pd_spawn};

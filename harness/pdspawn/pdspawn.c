@@ -20,7 +20,10 @@
  * copy_sighand -> flush_signal_handlers(tsk, 0); execve does the same), and
  * no cheaper way to learn which signals are ignored (SigIgn in
  * /proc/self/status costs as much to read as the 62 calls). */
+/* The library is compiled with hidden visibility: the API alone is exported. */
+#pragma GCC visibility push(default)
 #include "pdspawn.h"
+#pragma GCC visibility pop
 
 #include <errno.h>
 #include <fcntl.h>
