@@ -44,7 +44,7 @@ PROGRAMS   := harness/probe.c harness/tiny.c
 SYS_SRC    := $(wildcard harness/sys/*.c)
 DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c)) $(SYS_SRC)
 DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
-HEADERS    := $(wildcard harness/*.h harness/sys/*.h harness/pdspawn/*.h)
+HEADERS    := $(wildcard harness/*.h harness/sys/*.h) harness/pdspawn/pdspawn.h
 
 .PHONY: all run test deps clean bench
 all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn
@@ -115,7 +115,7 @@ $(BUILD)/$(PDSPAWN_SO): $(PDSPAWN_LIB_OBJ) $(PDSPAWN_DIR)/pdspawn.map
 # the archive as a program that uses it would be (plus harness/sys for
 # its own raw calls, which must not clash with the archive's copies).
 PDSPAWN_CHECK_SRC := $(wildcard $(PDSPAWN_DIR)/check*.c) $(PDSPAWN_DIR)/pdspawn_check.c
-$(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(HEADERS) Makefile
+$(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a -lpthread
 
@@ -123,7 +123,7 @@ $(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(
 # with every signal blocked (no clone3 or CLONE_CLEAR_SIGHAND, as before
 # 5.5, under seccomp filters that refuse clone3, and on architectures
 # without a trampoline) and no close_range (5.9), so its close() loop.
-$(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) Makefile
+$(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 -DPDSPAWN_NO_CLOSE_RANGE $(LDFLAGS) -o $@ \
 		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread

@@ -1,14 +1,25 @@
-/* pdspawn_check.c: checks every promise of pdspawn.h against the running
- * kernel.  Output is TAP 13 (readable as KTAP); exit 0 when every check
- * passes or skips, 1 when one fails or the run bails out.
+/* pdspawn_check.c: checks every promise of pdspawn.h, and the defects
+ * found in it, against the running kernel.  Output is TAP 13 (readable as
+ * KTAP); exit 0 when every check passes or skips, 1 when one fails or the
+ * run bails out, 2 for bad usage.
  *
- * The checks run in this process, one after another, so each restores the
- * signal state it changes and reaps every child it starts; the runner
- * verifies after each check that no child is left.  A last-resort SIGALRM
- * guard kills the children still tracked and prints "Bail out!".
+ *   pdspawn-check [--only NAME,...] [--json FILE]
  *
- * Two observers are exec'd as children: this program itself in a child
- * mode (--child-fds, --child-cwd), and /bin/cat reading its own
+ * The checks run one after another in this process, or in a forked copy
+ * of it when they change process-wide state or must survive a crash
+ * (isolated()); each restores what it changes and reaps every child it
+ * starts, and the runner verifies after each check that no child is left
+ * (this process is a child subreaper, so orphans come back to it).  A
+ * last-resort SIGALRM guard kills the children still tracked and prints
+ * "Bail out!".
+ *
+ * Where the libc has glibc's pidfd_spawn (2.39+), every check is run
+ * against it too, through the same attributes (check_api.c): the result,
+ * which of pdspawn's promises glibc's API keeps, is printed as diagnostics,
+ * summed up in one test point, and written with --json.
+ *
+ * Observers are exec'd as children: this program itself in a child mode
+ * (--child-fds, --child-cwd), and /bin/cat reading its own
  * /proc/self/status for the signal state, because a sanitizer runtime
  * installs handlers in this program before main() and would blur it. */
 #include <dirent.h>
@@ -22,63 +33,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 
-#include "pdspawn.h"
+#include "check.h"
 #include "sys.h"
 
-enum res { PASS, FAIL, SKIP };
+#define GUARD_S 60 /* bound on one check, then "Bail out!" */
 
-#define WAIT_MS 5000 /* bound on any wait for a child expected to end */
-#define GUARD_S 30   /* bound on one check, then "Bail out!" */
+char check_self[PATH_MAX];
+static const char *diag_prefix = "";
 
-#define FAILED(...) (snprintf(why, len, __VA_ARGS__), FAIL)
-#define SKIPPED(...) (snprintf(why, len, __VA_ARGS__), SKIP)
-#define ENOSYS_SKIP(r)                                                                        \
-	do {                                                                                  \
-		if ((r) == ENOSYS)                                                            \
-			return SKIPPED("pdspawn: ENOSYS (kernel lacks CLONE_PIDFD or waitid P_PIDFD)"); \
-	} while (0)
-
-static char self[PATH_MAX]; /* this program, re-exec'd in a child mode */
-
-__attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
+void diag(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("# ", stdout);
+	printf("# %s", diag_prefix);
 	vprintf(fmt, ap);
 	fputc('\n', stdout);
 	va_end(ap);
+}
+
+int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /* ---- children: tracking, reaping, the guard ---- */
 
 #define MAX_LIVE 8
 static volatile int live[MAX_LIVE] = {-1, -1, -1, -1, -1, -1, -1, -1};
-static volatile sig_atomic_t ticks; /* SIGALRMs seen */
+volatile sig_atomic_t check_ticks;
 static struct timespec guard_deadline;
 static const char *volatile current = "start";
 
-static void track(int pidfd, int on)
+void track(int pidfd, int on)
 {
 	for (int i = 0; i < MAX_LIVE; i++)
 		if (live[i] == (on ? -1 : pidfd)) {
 			live[i] = on ? pidfd : -1;
 			return;
 		}
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 static void bail(void)
@@ -99,7 +105,7 @@ static void on_alarm(int sig)
 {
 	(void)sig;
 	int e = errno;
-	ticks++;
+	check_ticks++;
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	if (t.tv_sec > guard_deadline.tv_sec ||
@@ -115,38 +121,36 @@ static void guard(unsigned secs)
 	alarm(secs);
 }
 
-static int spawn(int *pidfd, const char *path, char *const argv[], const struct pdspawn_attr *a)
+int spawn_tracked(const struct check_api *api, int *pidfd, const char *path, char *const argv[],
+		  const struct pdspawn_attr *a)
 {
-	int r = pdspawn(pidfd, path, argv, NULL, a);
+	int r = api->spawn(pidfd, path, argv, a);
 	if (r == 0)
 		track(*pidfd, 1);
 	return r;
 }
 
-/* Wait up to TIMEOUT_MS, else SIGKILL; reap, forget and close in any case.
- * Returns pdspawn_wait's answer for the first wait. */
-static int reap(int pidfd, int timeout_ms, siginfo_t *si)
+int reap(const struct check_api *api, int pidfd, int timeout_ms, siginfo_t *si)
 {
 	siginfo_t local;
 	if (!si)
 		si = &local;
-	int r = pdspawn_wait(pidfd, timeout_ms, si);
+	int r = api->wait(pidfd, timeout_ms, si);
 	if (r == ETIMEDOUT) {
-		pdspawn_kill(pidfd, SIGKILL);
-		pdspawn_wait(pidfd, WAIT_MS, &local);
+		api->kill(pidfd, SIGKILL);
+		api->wait(pidfd, WAIT_MS, &local);
 	}
 	track(pidfd, 0);
 	close(pidfd);
 	return r;
 }
 
-static int exited_zero(const siginfo_t *si)
+int exited_zero(const siginfo_t *si)
 {
 	return si->si_code == CLD_EXITED && si->si_status == 0;
 }
 
-/* Read FD until EOF, at most LEN-1 bytes, for at most TIMEOUT_MS. */
-static ssize_t read_all(int fd, char *buf, size_t len, int timeout_ms)
+ssize_t read_all(int fd, char *buf, size_t len, int timeout_ms)
 {
 	size_t used = 0;
 	int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
@@ -166,7 +170,7 @@ static ssize_t read_all(int fd, char *buf, size_t len, int timeout_ms)
 	return (ssize_t)used;
 }
 
-static int count_fds(void)
+int count_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
@@ -180,11 +184,119 @@ static int count_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-/* No child of this process left, whatever its exit signal. */
-static int no_children(void)
+int no_children(void)
 {
 	siginfo_t si;
 	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 && errno == ECHILD;
+}
+
+int reap_leftovers(void)
+{
+	int n = 0;
+	for (int k = 0; k < MAX_LIVE; k++)
+		if (live[k] >= 0)
+			sl_pidfd_send_signal(live[k], SIGKILL, NULL, 0);
+	siginfo_t si;
+	for (int k = 0; k < 200 && !no_children(); k++) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) == 0 && si.si_pid > 0)
+			n++;
+		else
+			usleep(20 * 1000);
+	}
+	for (int k = 0; k < MAX_LIVE; k++)
+		if (live[k] >= 0) {
+			close(live[k]);
+			live[k] = -1;
+		}
+	return n;
+}
+
+/* ---- isolation ---- */
+
+struct shared_res {
+	enum res r;
+	char why[512];
+};
+
+enum res isolated(check_fn fn, const struct check_api *api, char *why, size_t len, int timeout_ms)
+{
+	struct shared_res *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return FAILED("set-up: mmap: %s", strerror(errno));
+	sh->r = FAIL;
+	snprintf(sh->why, sizeof sh->why, "the check's process ended without a result");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		munmap(sh, sizeof *sh);
+		return FAILED("set-up: fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		/* Its own process group, so that a timeout kills whatever it
+		 * started, and the stress check's group signals stay inside. */
+		setpgid(0, 0);
+		alarm(0);
+		enum res r = fn(api, sh->why, sizeof sh->why);
+		sh->r = r;
+		fflush(stdout);
+		_exit(0);
+	}
+	int pidfd = sl_pidfd_open(pid, 0);
+	int st = 0, timed_out = 0;
+	if (pidfd >= 0) {
+		struct pollfd p = {pidfd, POLLIN, 0};
+		int64_t end = now_ns() + (int64_t)timeout_ms * 1000000;
+		int n;
+		do {
+			int left = (int)((end - now_ns()) / 1000000);
+			n = left > 0 ? poll(&p, 1, left) : 0;
+		} while (n < 0 && errno == EINTR);
+		if (n == 0) {
+			timed_out = 1;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+		}
+		close(pidfd);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	enum res r = sh->r;
+	snprintf(why, len, "%s", sh->why);
+	munmap(sh, sizeof *sh);
+	if (timed_out)
+		return FAILED("the check did not finish within %d ms", timeout_ms);
+	if (WIFSIGNALED(st))
+		return FAILED("the check's process died of signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return r;
+}
+
+/* ---- the kernel's exit-status keeping, probed without pdspawn ---- */
+
+int kernel_keeps_exit_status(void)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	known = 0;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(5);
+	if (pid < 0)
+		return known;
+	int pidfd = sl_pidfd_open(pid, 0);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (pidfd < 0)
+		return known;
+	struct sl_pidfd_info pi;
+	memset(&pi, 0, sizeof pi);
+	pi.mask = SL_PIDFD_INFO_EXIT;
+	if (ioctl(pidfd, SL_PIDFD_GET_INFO, &pi) == 0 && (pi.mask & SL_PIDFD_INFO_EXIT) && WIFEXITED(pi.exit_code) &&
+	    WEXITSTATUS(pi.exit_code) == 5)
+		known = 1;
+	close(pidfd);
+	return known;
 }
 
 /* ---- child modes ---- */
@@ -229,56 +341,7 @@ static int child_cwd(int out)
 	return write(out, buf, n) == (ssize_t)n ? 0 : 125;
 }
 
-/* ---- the checks, one per promise of pdspawn.h ---- */
-
-/* 1. A pidfd comes back, close-on-exec; its pid is the child's. */
-static enum res t_pidfd(char *why, size_t len)
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return FAILED("set-up: pipe2: %s", strerror(errno));
-	struct pdspawn_fd map[] = {{p[1], 3}};
-	struct pdspawn_attr a = {map, 1, NULL, NULL, NULL, 0};
-	char *argv[] = {"sh", "-c", "echo $$ >&3", NULL};
-	int pidfd;
-	int r = spawn(&pidfd, "/bin/sh", argv, &a);
-	close(p[1]);
-	if (r) {
-		close(p[0]);
-		ENOSYS_SKIP(r);
-		return FAILED("pdspawn: %s", strerror(r));
-	}
-	int fdflags = fcntl(pidfd, F_GETFD);
-	pid_t pid = pdspawn_pid(pidfd);
-	char path[64], link[256] = "";
-	snprintf(path, sizeof path, "/proc/self/fd/%d", pidfd);
-	ssize_t ln = readlink(path, link, sizeof link - 1);
-	link[ln > 0 ? ln : 0] = 0;
-	char out[64];
-	ssize_t n = read_all(p[0], out, sizeof out, WAIT_MS);
-	close(p[0]);
-	siginfo_t si;
-	int w = reap(pidfd, WAIT_MS, &si);
-	pid_t reported = n > 0 ? (pid_t)atoi(out) : -1;
-	diag("pidfd %d -> \"%s\"; pdspawn_pid %d, child says %d", pidfd, link, (int)pid, (int)reported);
-
-	if (fdflags < 0 || !(fdflags & FD_CLOEXEC))
-		return FAILED("pidfd flags %d: not a close-on-exec fd", fdflags);
-	if (strcmp(link, "anon_inode:[pidfd]") != 0 && strncmp(link, "pidfd:", 6) != 0)
-		return FAILED("fd links to \"%s\", not a pidfd", link);
-	if (pid <= 0 || pid != reported)
-		return FAILED("pdspawn_pid %d, child's $$ %d", (int)pid, (int)reported);
-	if (w || !exited_zero(&si))
-		return FAILED("wait: %s, si_code %d si_status %d", strerror(w), si.si_code, si.si_status);
-	return PASS;
-}
-
-struct seen_fd {
-	int fd;
-	unsigned long long dev, ino;
-};
-
-static int parse_fds(const char *text, struct seen_fd *v, int max)
+int parse_fds(const char *text, struct seen_fd *v, int max)
 {
 	int n = 0;
 	while (n < max && *text) {
@@ -293,528 +356,178 @@ static int parse_fds(const char *text, struct seen_fd *v, int max)
 	return n;
 }
 
-/* 2. Exactly the mapped fds, at their numbers, whatever FD_CLOEXEC said. */
-static enum res t_exact_fds(char *why, size_t len)
+int spawn_and_compare_fds(const struct check_api *api, const struct pdspawn_fd *map, size_t n,
+			  const struct pdspawn_fd *want, int report_r, char *why, size_t len)
 {
-	/* x: cloexec, mapped to itself; p (plain) and q (cloexec) swapped; r
-	 * mapped twice, once to 0; u and v not mapped, one of each kind. */
-	int x = memfd_create("x", MFD_CLOEXEC), pf = memfd_create("p", 0), q = memfd_create("q", MFD_CLOEXEC);
-	int r = memfd_create("r", 0), u = memfd_create("u", 0), v = memfd_create("v", MFD_CLOEXEC);
-	int p[2] = {-1, -1};
-	int files[] = {x, pf, q, r, u, v};
-	enum res res = FAIL;
-	int pidfd = -1;
-	if (x < 0 || pf < 0 || q < 0 || r < 0 || u < 0 || v < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		snprintf(why, len, "set-up: memfd_create/pipe2: %s", strerror(errno));
-		goto out;
-	}
-	int out = 62;
-	struct pdspawn_fd map[] = {{x, x}, {pf, q}, {q, pf}, {r, 0}, {r, 61}, {p[1], out}};
-	struct pdspawn_fd want[] = {{x, x}, {pf, q}, {q, pf}, {r, 0}, {r, 61}, {p[0], out}};
-	size_t nwant = sizeof want / sizeof *want;
-	struct pdspawn_attr a = {map, nwant, NULL, NULL, NULL, 0};
+	struct pdspawn_attr a = {map, n, NULL, NULL, NULL, 0};
 	char outs[16];
-	snprintf(outs, sizeof outs, "%d", out);
-	char *argv[] = {self, "--child-fds", outs, NULL};
-	int e = spawn(&pidfd, self, argv, &a);
-	close(p[1]);
-	p[1] = -1;
-	if (e) {
-		res = e == ENOSYS ? SKIP : FAIL;
-		snprintf(why, len, "pdspawn: %s", strerror(e));
-		goto out;
-	}
+	snprintf(outs, sizeof outs, "%d", map[n - 1].child_fd);
+	char *argv[] = {check_self, "--child-fds", outs, NULL};
+	int pidfd;
+	int e = spawn_tracked(api, &pidfd, check_self, argv, &a);
+	close(map[n - 1].parent_fd); /* the child's copy is the last writer */
+	if (e)
+		return e;
 	char text[4096];
-	ssize_t n = read_all(p[0], text, sizeof text, WAIT_MS);
+	ssize_t got = read_all(report_r, text, sizeof text, WAIT_MS);
 	siginfo_t si;
-	int w = reap(pidfd, WAIT_MS, &si);
-	pidfd = -1;
+	int w = reap(api, pidfd, WAIT_MS, &si);
 	struct seen_fd seen[64];
-	int nseen = n >= 0 ? parse_fds(text, seen, 64) : -1;
+	int nseen = got >= 0 ? parse_fds(text, seen, 64) : -1;
 	for (int i = 0; i < nseen; i++)
 		diag("child fd %d: ino %llu", seen[i].fd, seen[i].ino);
 	if (w || si.si_code != CLD_EXITED || nseen < 0) {
-		snprintf(why, len, "child: wait %s, si_code %d status %d, report %zd bytes", strerror(w),
-			 si.si_code, si.si_status, n);
-		goto out;
+		snprintf(why, len, "child: wait %s, si_code %d status %d, report %zd bytes", strerror(w), si.si_code,
+			 si.si_status, got);
+		return -1;
 	}
-	if ((size_t)nseen != nwant || si.si_status != nseen) {
-		snprintf(why, len, "child has %d fds (exit %d), %zu mapped", nseen, si.si_status, nwant);
-		goto out;
+	if ((size_t)nseen != n || si.si_status != nseen) {
+		snprintf(why, len, "child has %d fds (exit %d), %zu mapped", nseen, si.si_status, n);
+		return -1;
 	}
-	for (size_t i = 0; i < nwant; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		if (fstat(want[i].parent_fd, &st) < 0) {
-			snprintf(why, len, "set-up: fstat: %s", strerror(errno));
-			goto out;
+			snprintf(why, len, "set-up: fstat %d: %s", want[i].parent_fd, strerror(errno));
+			return -1;
 		}
 		int k = 0;
 		while (k < nseen && seen[k].fd != want[i].child_fd)
 			k++;
 		if (k == nseen) {
 			snprintf(why, len, "child fd %d missing", want[i].child_fd);
-			goto out;
+			return -1;
 		}
 		if (seen[k].ino != (unsigned long long)st.st_ino || seen[k].dev != (unsigned long long)st.st_dev) {
 			snprintf(why, len, "child fd %d is ino %llu, parent fd %d is ino %llu", want[i].child_fd,
 				 seen[k].ino, want[i].parent_fd, (unsigned long long)st.st_ino);
-			goto out;
+			return -1;
 		}
 	}
-
-	/* An empty map, and a NULL attr: no fds at all. */
-	char *argv0[] = {self, "--child-fds", "-1", NULL};
-	struct pdspawn_attr empty = {NULL, 0, NULL, NULL, NULL, 0};
-	const struct pdspawn_attr *variants[] = {&empty, NULL};
-	for (int i = 0; i < 2; i++) {
-		e = spawn(&pidfd, self, argv0, variants[i]);
-		if (e) {
-			snprintf(why, len, "pdspawn (no fds): %s", strerror(e));
-			goto out;
-		}
-		w = reap(pidfd, WAIT_MS, &si);
-		pidfd = -1;
-		if (w || si.si_code != CLD_EXITED || si.si_status != 0) {
-			snprintf(why, len, "%s: child has %d fds (si_code %d, wait %s)",
-				 i ? "attr NULL" : "empty map", si.si_status, si.si_code, strerror(w));
-			goto out;
-		}
-	}
-	res = PASS;
-out:
-	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-		if (files[i] >= 0)
-			close(files[i]);
-	for (int i = 0; i < 2; i++)
-		if (p[i] >= 0)
-			close(p[i]);
-	return res;
+	return 0;
 }
 
-static volatile sig_atomic_t sigchlds;
-static void on_sigchld(int sig)
-{
-	(void)sig;
-	sigchlds++;
-}
-
-/* Field 38 of /proc/PID/stat: the signal the kernel will send the parent
- * when PID exits; -1 if unreadable. */
-static int stat_exit_signal(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	char *s = n > 0 ? (buf[n] = 0, strrchr(buf, ')')) : NULL;
-	for (int field = 2; s && field < 38; field++)
-		s = strchr(s + 1, ' ');
-	return s ? atoi(s + 1) : -1;
-}
-
-/* 3. Exit signal 0, and what execve does to it.  clone(2): "If no signal
- * (i.e., zero) is specified, then the parent process is not signaled when
- * the child terminates."  execve(2): "The termination signal is reset to
- * SIGCHLD (see clone(2))."  (fs/exec.c, de_thread: tsk->exit_signal =
- * SIGCHLD.)  So a pdspawn child that fails before its exec raises nothing,
- * and one that has exec'd raises SIGCHLD like any other child.  This check
- * holds the kernel to both documented rules and to the parts of the promise
- * that survive: the pidfd polls POLLIN on exit and pdspawn_wait reaps. */
-static enum res t_no_sigchld(char *why, size_t len)
-{
-	struct sigaction sa = {0}, old_sa;
-	sa.sa_handler = on_sigchld;
-	if (sigaction(SIGCHLD, &sa, &old_sa) < 0)
-		return FAILED("set-up: sigaction: %s", strerror(errno));
-	sigchlds = 0;
-	enum res res = PASS;
-	char *argv[] = {"sleep", "0.1", NULL};
-	int pidfd0;
-	int r0 = pdspawn(&pidfd0, "/nonexistent/pdspawn-check", argv, NULL, NULL);
-	int before_exec = (int)sigchlds;
-	diag("a child that exits before execve (%s): %d SIGCHLD", strerror(r0), before_exec);
-	if (r0 != ENOENT)
-		res = FAILED("exec failure gave %s, not ENOENT", strerror(r0));
-	else if (before_exec != 0)
-		res = FAILED("%d SIGCHLD from a child with exit signal 0 that never exec'd", before_exec);
-	int pidfd;
-	int r = res == PASS ? spawn(&pidfd, "/bin/sleep", argv, NULL) : 0;
-	if (res == PASS && r) {
-		res = r == ENOSYS ? SKIP : FAIL;
-		snprintf(why, len, "pdspawn: %s", strerror(r));
-	} else if (res == PASS) {
-		int exit_sig = stat_exit_signal(pdspawn_pid(pidfd));
-		struct pollfd p = {pidfd, POLLIN, 0};
-		int pr;
-		while ((pr = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR)
-			;
-		siginfo_t rsi;
-		int w = reap(pidfd, WAIT_MS, &rsi);
-		/* SIGCHLD is delivered when the child exits; give the handler a
-		 * bounded moment in case delivery trails the reap. */
-		for (int i = 0; i < 100 && sigchlds == 0; i++)
-			usleep(1000);
-		diag("after execve: exit signal %d in /proc/PID/stat; poll %d revents %#x; SIGCHLD handled %d",
-		     exit_sig, pr, p.revents, (int)sigchlds);
-		if (pr != 1 || !(p.revents & POLLIN))
-			res = FAILED("pidfd not POLLIN after exit (poll %d, revents %#x)", pr, p.revents);
-		else if (w || !exited_zero(&rsi))
-			res = FAILED("pdspawn_wait: %s, si_code %d", strerror(w), rsi.si_code);
-		else if (exit_sig != SIGCHLD)
-			res = FAILED("exit signal %d after execve; execve(2) says it is reset to SIGCHLD (%d)",
-				     exit_sig, SIGCHLD);
-		else if (sigchlds != 1)
-			res = FAILED("%d SIGCHLD after the exec'd child exited; execve(2) resets the "
-				     "termination signal to SIGCHLD, so exactly 1 was expected",
-				     (int)sigchlds);
-	}
-	sigaction(SIGCHLD, &old_sa, NULL);
-	return res;
-}
-
-/* 4. Signals through the pidfd; a zombie takes them, a reaped child ESRCH. */
-static enum res t_kill(char *why, size_t len)
-{
-	char *argv[] = {"sleep", "30", NULL};
-	int pidfd;
-	int r = spawn(&pidfd, "/bin/sleep", argv, NULL);
-	ENOSYS_SKIP(r);
-	if (r)
-		return FAILED("pdspawn: %s", strerror(r));
-	int k = pdspawn_kill(pidfd, SIGTERM);
-	struct pollfd p = {pidfd, POLLIN, 0};
-	int pr;
-	while ((pr = poll(&p, 1, WAIT_MS)) < 0 && errno == EINTR)
-		;
-	int kz = pdspawn_kill(pidfd, 0); /* a zombie now */
-	siginfo_t si = {0};
-	int w = pdspawn_wait(pidfd, WAIT_MS, &si);
-	if (w) {
-		reap(pidfd, 0, NULL);
-		return FAILED("pdspawn_wait: %s", strerror(w));
-	}
-	track(pidfd, 0);
-	int k0 = pdspawn_kill(pidfd, 0), kt = pdspawn_kill(pidfd, SIGTERM);
-	pid_t pid = pdspawn_pid(pidfd);
-	close(pidfd);
-	diag("kill %d; zombie kill(0) %d; after reap kill(0) %s, kill(TERM) %s; pdspawn_pid %d", k, kz,
-	     strerror(k0), strerror(kt), (int)pid);
-	if (k)
-		return FAILED("pdspawn_kill(SIGTERM): %s", strerror(k));
-	if (si.si_code != CLD_KILLED || si.si_status != SIGTERM)
-		return FAILED("si_code %d si_status %d, want CLD_KILLED SIGTERM", si.si_code, si.si_status);
-	if (pr != 1 || kz)
-		return FAILED("zombie: poll %d, pdspawn_kill(0) %s", pr, strerror(kz));
-	if (k0 != ESRCH || kt != ESRCH)
-		return FAILED("after reaping: kill(0) %s, kill(SIGTERM) %s, want ESRCH", strerror(k0),
-			      strerror(kt));
-	return PASS;
-}
-
-/* 5. Exec and set-up failures come back as errno, with nothing left. */
-static enum res t_exec_errors(char *why, size_t len)
-{
-	char file[] = "/tmp/pdspawn-check-XXXXXX";
-	int tf = mkstemp(file);
-	if (tf < 0 || fchmod(tf, 0644) < 0 || write(tf, "#!/bin/sh\n", 10) != 10)
-		return FAILED("set-up: temp file: %s", strerror(errno));
-	close(tf);
-	int ok = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int closed = open("/dev/null", O_RDONLY | O_CLOEXEC); /* a number above ok, then free */
-	close(closed);
-	struct pdspawn_fd bad_src[] = {{closed, 3}}, bad_dst[] = {{ok, 1 << 30}};
-	struct pdspawn_fd neg[] = {{ok, -1}};
-	static const struct pdspawn_attr none;
-	struct pdspawn_attr a_closed = {bad_src, 1, NULL, NULL, NULL, 0}, a_dst = {bad_dst, 1, NULL, NULL, NULL, 0};
-	struct pdspawn_attr a_neg = {neg, 1, NULL, NULL, NULL, 0}, a_cwd = {NULL, 0, NULL, NULL, "/nonexistent-dir", 0};
-	struct pdspawn_attr a_flag = {NULL, 0, NULL, NULL, NULL, 0x80000000u};
-	const struct {
-		const char *name, *path;
-		const struct pdspawn_attr *attr;
-		int want;
-	} cases[] = {
-		{"no such file", "/nonexistent/pdspawn-check", &none, ENOENT},
-		{"mode 0644 file", file, &none, EACCES},
-		{"directory", "/tmp", &none, EACCES},
-		{"closed parent_fd (child-side)", "/bin/true", &a_closed, EBADF},
-		{"negative child_fd", "/bin/true", &a_neg, EBADF},
-		{"child_fd above RLIMIT_NOFILE (child-side)", "/bin/true", &a_dst, EBADF},
-		{"chdir to missing cwd (child-side)", "/bin/true", &a_cwd, ENOENT},
-		{"NULL path", NULL, &none, EINVAL},
-		{"unknown flag", "/bin/true", &a_flag, EINVAL},
-	};
-	enum res res = PASS;
-	for (size_t i = 0; i < sizeof cases / sizeof *cases && res == PASS; i++) {
-		char *argv[] = {"x", NULL};
-		int before = count_fds();
-		int pidfd = -1;
-		errno = 4242;
-		int r = pdspawn(&pidfd, cases[i].path, argv, NULL, cases[i].attr);
-		int e = errno;
-		if (r == 0) {
-			track(pidfd, 1);
-			reap(pidfd, WAIT_MS, NULL);
-		}
-		int after = count_fds();
-		int clean = no_children();
-		diag("%s: %s", cases[i].name, r ? strerror(r) : "spawned");
-		if (r == ENOSYS)
-			res = SKIPPED("pdspawn: ENOSYS");
-		else if (r != cases[i].want)
-			res = FAILED("%s: got %s, want %s", cases[i].name, r ? strerror(r) : "success",
-				     strerror(cases[i].want));
-		else if (e != 4242)
-			res = FAILED("%s: errno changed to %d", cases[i].name, e);
-		else if (!clean)
-			res = FAILED("%s: a child remains", cases[i].name);
-		else if (before != after)
-			res = FAILED("%s: %d fds before, %d after", cases[i].name, before, after);
-	}
-	close(ok);
-	unlink(file);
-	return res;
-}
-
-static unsigned long long status_mask(const char *text, const char *key)
-{
-	const char *s = strstr(text, key);
-	return s ? strtoull(s + strlen(key), NULL, 16) : ~0ULL;
-}
-
-static unsigned long long bit(int sig)
-{
-	return 1ULL << (sig - 1);
-}
-
-static void on_usr2(int sig)
-{
-	(void)sig;
-}
-
-/* 6. The child's signal state is the attr's, not the caller's: the
- * caller ignores USR1 and a real-time signal, handles USR2 and blocks HUP.
- * With PDSPAWN_INHERIT_IGNORED its ignored signals stay ignored and the
- * rest still holds. */
-static enum res t_signals(char *why, size_t len)
-{
-	struct sigaction ign = {0}, hnd = {0}, old1, old2, old_rt;
-	ign.sa_handler = SIG_IGN;
-	hnd.sa_handler = on_usr2;
-	sigset_t hup, old_mask;
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	int rt = SIGRTMIN + 3;
-	sigaction(SIGUSR1, &ign, &old1);
-	sigaction(SIGUSR2, &hnd, &old2);
-	sigaction(rt, &ign, &old_rt);
-	sigprocmask(SIG_BLOCK, &hup, &old_mask);
-
-	sigset_t pipe_set, term_set, usr1_set;
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigemptyset(&term_set);
-	sigaddset(&term_set, SIGTERM);
-	sigemptyset(&usr1_set);
-	sigaddset(&usr1_set, SIGUSR1);
-	const struct {
-		const char *name;
-		const sigset_t *mask, *ignore;
-		unsigned flags;
-		unsigned long long blk, ign;
-	} rows[] = {
-		{"defaults", NULL, NULL, 0, 0, 0},
-		{"ignore PIPE, block TERM", &term_set, &pipe_set, 0, bit(SIGTERM), bit(SIGPIPE)},
-		{"ignore USR1 (ignored by the caller too)", NULL, &usr1_set, 0, 0, bit(SIGUSR1)},
-		{"INHERIT_IGNORED, ignore PIPE", NULL, &pipe_set, PDSPAWN_INHERIT_IGNORED, 0, bit(SIGPIPE)},
-	};
-	/* What the caller ignores now (USR1, rt, and whatever it inherited:
-	 * a test runner may start it with more ignored), which the
-	 * INHERIT_IGNORED row must find again in the child. */
-	unsigned long long caller_ign = ~0ULL;
-	int sf = open("/proc/thread-self/status", O_RDONLY | O_CLOEXEC);
-	if (sf >= 0) {
-		char text[8192];
-		ssize_t n = read_all(sf, text, sizeof text, WAIT_MS);
-		close(sf);
-		if (n > 0)
-			caller_ign = status_mask(text, "SigIgn:");
-	}
-	enum res res = PASS;
-	if (caller_ign == ~0ULL || !(caller_ign & bit(SIGUSR1)) || !(caller_ign & bit(rt)))
-		res = FAILED("set-up: the caller's SigIgn %llx lacks USR1 or SIGRTMIN+3", caller_ign);
-	for (size_t i = 0; i < sizeof rows / sizeof *rows && res == PASS; i++) {
-		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			res = FAILED("set-up: pipe2: %s", strerror(errno));
-			break;
-		}
-		struct pdspawn_fd map[] = {{p[1], 1}};
-		struct pdspawn_attr a = {map, 1, rows[i].mask, rows[i].ignore, NULL, rows[i].flags};
-		char *argv[] = {"cat", "/proc/self/status", NULL};
-		int pidfd;
-		int r = spawn(&pidfd, "/bin/cat", argv, &a);
-		close(p[1]);
-		if (r) {
-			close(p[0]);
-			res = r == ENOSYS ? SKIP : FAIL;
-			snprintf(why, len, "pdspawn: %s", strerror(r));
-			break;
-		}
-		char text[8192];
-		ssize_t n = read_all(p[0], text, sizeof text, WAIT_MS);
-		close(p[0]);
-		siginfo_t si;
-		int w = reap(pidfd, WAIT_MS, &si);
-		if (n <= 0 || w || !exited_zero(&si)) {
-			res = FAILED("%s: cat: read %zd, wait %s, si_code %d", rows[i].name, n, strerror(w),
-				     si.si_code);
-			break;
-		}
-		unsigned long long blk = status_mask(text, "SigBlk:"), ig = status_mask(text, "SigIgn:");
-		unsigned long long cgt = status_mask(text, "SigCgt:");
-		unsigned long long want_ign = rows[i].ign | (rows[i].flags & PDSPAWN_INHERIT_IGNORED ? caller_ign : 0);
-		diag("%s: SigBlk %016llx SigIgn %016llx SigCgt %016llx", rows[i].name, blk, ig, cgt);
-		if (blk != rows[i].blk || ig != want_ign || cgt != 0)
-			res = FAILED("%s: SigBlk %llx SigIgn %llx SigCgt %llx, want %llx %llx 0", rows[i].name, blk,
-				     ig, cgt, rows[i].blk, want_ign);
-	}
-	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	sigaction(SIGUSR1, &old1, NULL);
-	sigaction(SIGUSR2, &old2, NULL);
-	sigaction(rt, &old_rt, NULL);
-	return res;
-}
-
-static void itimer_ms(int ms)
-{
-	struct itimerval it = {{0, ms * 1000}, {0, ms * 1000}};
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-/* 7. No EINTR, with a signal without SA_RESTART every millisecond. */
-static enum res t_no_eintr(char *why, size_t len)
-{
-	char *sleep_argv[] = {"sleep", "0.2", NULL}, *true_argv[] = {"true", NULL};
-	int pidfd;
-	sig_atomic_t t0 = ticks;
-	itimer_ms(1); /* replaces the guard's alarm; on_alarm still checks it */
-	int r = spawn(&pidfd, "/bin/sleep", sleep_argv, NULL);
-	int w = -1;
-	siginfo_t si = {0};
-	if (r == 0)
-		w = reap(pidfd, WAIT_MS, &si);
-	int during_wait = ticks - t0;
-	int spawn_eintr = 0, wait_eintr = 0, other = 0, first_err = 0;
-	for (int i = 0; i < 200 && r == 0; i++) {
-		int e = spawn(&pidfd, "/bin/true", true_argv, NULL);
-		if (e) {
-			spawn_eintr += e == EINTR;
-			other += e != EINTR;
-			first_err = first_err ? first_err : e;
-			continue;
-		}
-		int we = reap(pidfd, WAIT_MS, NULL);
-		wait_eintr += we == EINTR;
-		other += we && we != EINTR;
-		first_err = first_err ? first_err : we;
-	}
-	itimer_ms(0);
-	diag("%d SIGALRMs during the 0.2 s wait, %d in all; spawn EINTR %d, wait EINTR %d, other errors %d",
-	     during_wait, (int)(ticks - t0), spawn_eintr, wait_eintr, other);
-	ENOSYS_SKIP(r);
-	if (r)
-		return FAILED("pdspawn: %s", strerror(r));
-	if (w || !exited_zero(&si))
-		return FAILED("pdspawn_wait under SIGALRM: %s, si_code %d", strerror(w), si.si_code);
-	if (during_wait <= 0)
-		return FAILED("the timer never interrupted the wait: nothing was tested");
-	if (spawn_eintr || wait_eintr || other)
-		return FAILED("EINTR %d/%d, other errors %d (first %s)", spawn_eintr, wait_eintr, other,
-			      strerror(first_err));
-	return PASS;
-}
-
-/* 8. A wait that times out leaves the child running. */
-static enum res t_timeout(char *why, size_t len)
-{
-	char *argv[] = {"sleep", "30", NULL};
-	int pidfd;
-	int r = spawn(&pidfd, "/bin/sleep", argv, NULL);
-	ENOSYS_SKIP(r);
-	if (r)
-		return FAILED("pdspawn: %s", strerror(r));
-	int64_t t = now_ns();
-	siginfo_t si;
-	int w = pdspawn_wait(pidfd, 100, &si);
-	int64_t ms = (now_ns() - t) / 1000000;
-	int alive = pdspawn_kill(pidfd, 0);
-	int k = pdspawn_kill(pidfd, SIGKILL);
-	int w2 = reap(pidfd, WAIT_MS, &si);
-	diag("pdspawn_wait(100 ms): %s after %lld ms; kill(0) %s", strerror(w), (long long)ms, strerror(alive));
-	if (w != ETIMEDOUT)
-		return FAILED("pdspawn_wait(100 ms): %s, want ETIMEDOUT", strerror(w));
-	if (ms < 100 || ms > 2000)
-		return FAILED("timed out after %lld ms", (long long)ms);
-	if (alive)
-		return FAILED("child not alive after the timeout: %s", strerror(alive));
-	if (k || w2 || si.si_code != CLD_KILLED || si.si_status != SIGKILL)
-		return FAILED("kill %s, reap %s, si_code %d", strerror(k), strerror(w2), si.si_code);
-	return PASS;
-}
-
-/* 9. attr->cwd is the child's cwd; NULL inherits the caller's. */
-static enum res t_cwd(char *why, size_t len)
-{
-	char tmp[PATH_MAX], here[PATH_MAX];
-	if (!realpath("/tmp", tmp) || !getcwd(here, sizeof here))
-		return FAILED("set-up: realpath/getcwd: %s", strerror(errno));
-	const char *cwds[] = {"/tmp", NULL};
-	const char *want[] = {tmp, here};
-	for (int i = 0; i < 2; i++) {
-		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return FAILED("set-up: pipe2: %s", strerror(errno));
-		struct pdspawn_fd map[] = {{p[1], 3}};
-		struct pdspawn_attr a = {map, 1, NULL, NULL, cwds[i], 0};
-		char *argv[] = {self, "--child-cwd", "3", NULL};
-		int pidfd;
-		int r = spawn(&pidfd, self, argv, &a);
-		close(p[1]);
-		if (r) {
-			close(p[0]);
-			ENOSYS_SKIP(r);
-			return FAILED("pdspawn: %s", strerror(r));
-		}
-		char got[PATH_MAX];
-		ssize_t n = read_all(p[0], got, sizeof got, WAIT_MS);
-		close(p[0]);
-		siginfo_t si;
-		int w = reap(pidfd, WAIT_MS, &si);
-		diag("cwd %s: child in \"%s\"", cwds[i] ? cwds[i] : "NULL", n >= 0 ? got : "?");
-		if (n < 0 || w || !exited_zero(&si) || strcmp(got, want[i]) != 0)
-			return FAILED("cwd %s: child in \"%s\", want \"%s\"", cwds[i] ? cwds[i] : "NULL",
-				      n >= 0 ? got : "?", want[i]);
-	}
-	return PASS;
-}
+/* ---- the run ---- */
 
 static const struct {
 	const char *name;
-	enum res (*fn)(char *why, size_t len);
+	check_fn fn;
+	const char *what; /* the promise of pdspawn.h, or the defect it guards */
+	int isolate;      /* in a forked copy: changes process state or may crash */
 } checks[] = {
-	{"returns_pidfd", t_pidfd},
-	{"exactly_mapped_fds", t_exact_fds},
-	{"exit_signal_0_until_exec", t_no_sigchld},
-	{"signals_via_pidfd", t_kill},
-	{"exec_failure_synchronous", t_exec_errors},
-	{"explicit_signal_state", t_signals},
-	{"no_eintr", t_no_eintr},
-	{"wait_timeout", t_timeout},
-	{"cwd", t_cwd},
+	{"returns_pidfd", t_pidfd, "promise 1", 0},
+	{"exactly_mapped_fds", t_exact_fds, "promise 2", 0},
+	{"exit_signal_0_until_exec", t_no_sigchld, "promise 3", 0},
+	{"signals_via_pidfd", t_kill, "promise 4", 0},
+	{"exec_failure_synchronous", t_exec_errors, "promise 5", 0},
+	{"explicit_signal_state", t_signals, "promise 6", 0},
+	{"no_eintr", t_no_eintr, "promise 7", 0},
+	{"wait_timeout", t_timeout, "pdspawn_wait", 0},
+	{"cwd", t_cwd, "attr->cwd", 0},
+	{"cancellation_disabled", t_cancel, "defect: cancellation", 1},
+	{"copies_below_nofile", t_nofile, "defect: temporary copies near RLIMIT_NOFILE", 1},
+	{"thread_stack_min", t_small_stack, "defect: small thread stacks", 1},
+	{"status_when_reaped_elsewhere", t_sigchld_elsewhere, "defect: SIGCHLD ignored, waitpid(-1)", 1},
+	{"threads_stress", t_stress, "threads, fds and signals at once", 1},
 };
+#define NCHECKS (sizeof checks / sizeof *checks)
+
+static const char *const res_name[] = {"pass", "fail", "skip", "not_expressible"};
+
+struct outcome {
+	enum res r;
+	char why[512];
+};
+
+static enum res run_one(size_t i, const struct check_api *api, char *why, size_t len)
+{
+	current = checks[i].name;
+	guard(GUARD_S);
+	enum res r = checks[i].isolate ? isolated(checks[i].fn, api, why, len, 45000) : checks[i].fn(api, why, len);
+	alarm(0);
+	if (!no_children()) {
+		int n = reap_leftovers();
+		if (r != FAIL)
+			snprintf(why, len, "left %d child%s behind", n, n == 1 ? "" : "ren");
+		r = FAIL;
+	}
+	return r;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void libc_name(char *buf, size_t len)
+{
+#ifdef __GLIBC__
+	snprintf(buf, len, "glibc %s", gnu_get_libc_version());
+#else
+	snprintf(buf, len, "not glibc (musl or another libc)");
+#endif
+}
+
+static int write_json(const char *path, const int *selected, const struct outcome *pd, const struct check_api *pfs,
+		      const char *pfs_why, const struct outcome *pf)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	struct utsname u;
+	uname(&u);
+	char libc[64];
+	libc_name(libc, sizeof libc);
+	int how = pdspawn_uses_clone3();
+	fprintf(f, "{\n  \"schema\": \"pdspawn-check/1\",\n  \"kernel\": ");
+	json_str(f, u.release);
+	fprintf(f, ",\n  \"arch\": ");
+	json_str(f, u.machine);
+	fprintf(f, ",\n  \"libc\": ");
+	json_str(f, libc);
+	fprintf(f, ",\n  \"pdspawn_path\": \"%s\",\n  \"apis\": [\n",
+		how > 0 ? "clone3" : how == 0 ? "clone" : "none");
+	for (int a = 0; a < 2; a++) {
+		const struct outcome *o = a ? pf : pd;
+		fprintf(f, "    {\"api\": \"%s\", \"available\": %s", a ? "pidfd_spawn" : "pdspawn",
+			a && !pfs ? "false" : "true");
+		if (a && !pfs) {
+			fprintf(f, ", \"why\": ");
+			json_str(f, pfs_why);
+		}
+		fprintf(f, ", \"checks\": [");
+		int first = 1;
+		for (size_t i = 0; i < NCHECKS && (!a || pfs); i++) {
+			if (!selected[i])
+				continue;
+			fprintf(f, "%s\n      {\"name\": \"%s\", \"what\": ", first ? "" : ",", checks[i].name);
+			json_str(f, checks[i].what);
+			fprintf(f, ", \"result\": \"%s\", \"why\": ", res_name[o[i].r]);
+			json_str(f, o[i].why);
+			fputc('}', f);
+			first = 0;
+		}
+		fprintf(f, "%s]}%s\n", first ? "" : "\n    ", a ? "" : ",");
+	}
+	fprintf(f, "  ]\n}\n");
+	return fclose(f);
+}
+
+static int usage(const char *argv0)
+{
+	fprintf(stderr, "usage: %s [--only NAME,...] [--json FILE]\n", argv0);
+	return 2;
+}
 
 int main(int argc, char **argv)
 {
@@ -822,59 +535,101 @@ int main(int argc, char **argv)
 		return child_fds(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "--child-cwd") == 0)
 		return child_cwd(atoi(argv[2]));
-	if (argc != 1) {
-		fprintf(stderr, "usage: %s\n", argv[0]);
+	const char *only = NULL, *json = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+			json = argv[++i];
+		else
+			return usage(argv[0]);
+	}
+	int selected[NCHECKS];
+	size_t total = 0;
+	for (size_t i = 0; i < NCHECKS; i++) {
+		selected[i] = 1;
+		if (only) {
+			const char *s = strstr(only, checks[i].name);
+			size_t n = strlen(checks[i].name);
+			selected[i] = s && (s == only || s[-1] == ',') && (s[n] == 0 || s[n] == ',');
+		}
+		total += (size_t)selected[i];
+	}
+	if (total == 0) {
+		fprintf(stderr, "%s: --only %s names no check\n", argv[0], only);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	ssize_t n = readlink("/proc/self/exe", check_self, PATH_MAX - 1);
 	if (n <= 0) {
 		printf("Bail out! readlink /proc/self/exe: %s\n", strerror(errno));
 		return 1;
 	}
-	self[n] = 0;
+	check_self[n] = 0;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	struct sigaction sa = {0};
-	sa.sa_handler = on_alarm; /* no SA_RESTART: check 7 needs EINTR-prone waits */
+	sa.sa_handler = on_alarm; /* no SA_RESTART: the EINTR check needs EINTR-prone waits */
 	sigaction(SIGALRM, &sa, NULL);
 
-	size_t total = sizeof checks / sizeof *checks;
-	int failed = 0;
-	printf("TAP version 13\n1..%zu\n", total);
-	for (size_t i = 0; i < total; i++) {
-		char why[512] = "";
-		current = checks[i].name;
-		guard(GUARD_S);
-		enum res r = checks[i].fn(why, sizeof why);
-		alarm(0);
-		if (!no_children()) {
-			/* Kill and reap the leftovers, boundedly, so the next
-			 * check starts clean. */
-			for (int k = 0; k < MAX_LIVE; k++)
-				if (live[k] >= 0)
-					reap(live[k], 0, NULL);
-			siginfo_t si;
-			for (int k = 0; k < 100 && !no_children(); k++) {
-				if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) == 0 && si.si_pid == 0)
-					usleep(50 * 1000);
-			}
-			if (r != FAIL)
-				snprintf(why, sizeof why, "left a child behind");
-			r = FAIL;
-		}
+	static struct outcome pd[NCHECKS], pf[NCHECKS];
+	int failed = 0, num = 0;
+	printf("TAP version 13\n1..%zu\n", total + 1);
+	for (size_t i = 0; i < NCHECKS; i++) {
+		if (!selected[i])
+			continue;
+		enum res r = run_one(i, &api_pdspawn, pd[i].why, sizeof pd[i].why);
+		pd[i].r = r;
+		num++;
 		if (r == PASS)
-			printf("ok %zu %s\n", i + 1, checks[i].name);
+			printf("ok %d %s\n", num, checks[i].name);
 		else if (r == SKIP)
-			printf("ok %zu %s # SKIP %s\n", i + 1, checks[i].name, why);
+			printf("ok %d %s # SKIP %s\n", num, checks[i].name, pd[i].why);
 		else {
-			diag("%s", why);
-			printf("not ok %zu %s\n", i + 1, checks[i].name);
+			diag("%s", pd[i].why);
+			printf("not ok %d %s\n", num, checks[i].name);
 			failed++;
 		}
 	}
 	int how = pdspawn_uses_clone3();
 	printf("# children created by %s\n", how > 0 ? "clone3 with CLONE_CLEAR_SIGHAND"
 					 : how == 0 ? "clone with every signal blocked"
-						    : "nothing (no spawn succeeded)");
-	printf("# %zu checks, %d failed\n", total, failed);
+						    : "nothing in this process (no spawn here succeeded)");
+
+	/* The same checks against glibc's pidfd_spawn: which promises its
+	 * API keeps.  The positive control: it returns a pidfd, which is
+	 * what it is for; if that check does not pass, the comparison is
+	 * broken, not glibc. */
+	char pfs_why[256] = "";
+	const struct check_api *pfs = api_pidfd_spawn(pfs_why, sizeof pfs_why);
+	num++;
+	if (!pfs) {
+		printf("ok %d pidfd_spawn_comparison # SKIP %s\n", num, pfs_why);
+	} else {
+		diag_prefix = "pidfd_spawn: ";
+		int kept = 0, asked = 0;
+		for (size_t i = 0; i < NCHECKS; i++) {
+			if (!selected[i])
+				continue;
+			pf[i].r = run_one(i, pfs, pf[i].why, sizeof pf[i].why);
+			asked++;
+			kept += pf[i].r == PASS;
+			static const char *const verdict[] = {"keeps", "does not keep", "could not check", "cannot express"};
+			diag("%s %s (%s)%s%s", verdict[pf[i].r], checks[i].name, checks[i].what,
+			     pf[i].r == PASS ? "" : ": ", pf[i].r == PASS ? "" : pf[i].why);
+		}
+		diag_prefix = "";
+		diag("glibc's pidfd_spawn keeps %d of the %d checks pdspawn passes", kept, asked);
+		if (selected[0] && pf[0].r != PASS) {
+			printf("not ok %d pidfd_spawn_comparison\n", num);
+			failed++;
+		} else {
+			printf("ok %d pidfd_spawn_comparison\n", num);
+		}
+	}
+	if (json && write_json(json, selected, pd, pfs, pfs_why, pf) < 0) {
+		printf("Bail out! %s: %s\n", json, strerror(errno));
+		return 1;
+	}
+	printf("# %zu checks, %d failed\n", total + 1, failed);
 	return failed ? 1 : 0;
 }
