@@ -9,7 +9,8 @@
  * The parent's memory is RSS_MIB of touched anonymous pages, either one
  * mapping ("touched") or alternating read-only and writable chunks
  * ("fragmented": as many VMAs as vm.max_map_count comfortably allows).
- * threads=2 measures throughput with two spawning threads instead.
+ * mode=throughput measures spawns per second with THREADS spawning
+ * threads instead, in windows paired with the floor's (throughput()).
  * pdspawn_ignored=inherit passes PDSPAWN_INHERIT_IGNORED to pdspawn (the
  * other backends keep ignored signals anyway): the difference to the
  * default unit is what resetting the ignored signals costs.
@@ -174,50 +175,92 @@ static void *grow_parent(size_t mib, int fragmented, size_t *len)
 	return m;
 }
 
+/* Throughput, paired like the latency samples: windows of WINDOW_MS in
+ * which every thread spawns through the floor (vfork+execve), then
+ * windows in which every thread spawns through the backend, in
+ * alternating order, so that both see the same machine; the ratio of
+ * each pair's rates (backend / floor) is summarised like the latency
+ * ratios.  A machine shared with other work changes both rates of a pair
+ * alike, so the ratio stays readable where the rates are not. */
+#define WINDOW_MS 100
+
 struct thr {
-	struct sample_env e;
-	uint64_t budget_end;
-	long n, ok;
+	const struct sample_env *e;
+	int floor;
+	uint64_t end_us;
+	long ok;
 	pthread_t t;
 };
 
 static void *thr_main(void *arg)
 {
 	struct thr *t = arg;
-	for (long i = 0; i < t->n && mono_ms() < t->budget_end; i++) {
+	while (mono_us() < t->end_us) {
 		double r, x;
-		if (backend_sample(&t->e, &r, &x) == 0)
+		if ((t->floor ? floor_sample(t->e, &r, &x) : backend_sample(t->e, &r, &x)) == 0)
 			t->ok++;
 	}
 	return NULL;
 }
 
-static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int threads, uint64_t budget_end,
-		      char *err, size_t errlen)
+/* One window: THREADS threads spawning through the floor or the backend;
+ * spawns per second, or -1 if a thread could not start. */
+static double window(const struct sample_env *e, int threads, int floor, long *spawns)
 {
 	struct thr t[2];
 	uint64_t t0 = mono_us();
+	int started = 0;
 	for (int i = 0; i < threads; i++) {
-		t[i].e = *e;
-		t[i].n = runs / threads;
-		t[i].budget_end = budget_end;
-		t[i].ok = 0;
-		if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0) {
-			for (int j = 0; j < i; j++)
-				pthread_join(t[j].t, NULL);
-			snprintf(err, errlen, "pthread_create failed");
-			return -1;
-		}
+		t[i] = (struct thr){e, floor, t0 + WINDOW_MS * 1000, 0, 0};
+		if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0)
+			break;
+		started++;
 	}
 	long ok = 0;
-	for (int i = 0; i < threads; i++) {
+	for (int i = 0; i < started; i++) {
 		pthread_join(t[i].t, NULL);
 		ok += t[i].ok;
 	}
 	double secs = (double)(mono_us() - t0) / 1e6;
+	*spawns += ok;
+	return started < threads ? -1 : secs > 0 ? (double)ok / secs : 0;
+}
+
+static void ratio_summary(struct step_ctx *ctx, const char *name, double *r, size_t n);
+
+static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int threads, uint64_t budget_end,
+		      char *err, size_t errlen)
+{
+	size_t max_pairs = (size_t)(runs / 2 + 1), n = 0;
+	double *q = xcalloc(max_pairs, sizeof *q);
+	double rate_b = 0, rate_f = 0;
+	long spawns = 0, floor_spawns = 0;
+	for (; n < max_pairs && mono_ms() + 2 * WINDOW_MS < budget_end && spawns < runs; n++) {
+		double rb, rf;
+		if (n & 1) {
+			rb = window(e, threads, 0, &spawns);
+			rf = window(e, threads, 1, &floor_spawns);
+		} else {
+			rf = window(e, threads, 1, &floor_spawns);
+			rb = window(e, threads, 0, &spawns);
+		}
+		if (rb < 0 || rf < 0) {
+			snprintf(err, errlen, "pthread_create failed");
+			free(q);
+			return -1;
+		}
+		q[n] = rf > 0 ? rb / rf : 0;
+		rate_b += rb;
+		rate_f += rf;
+	}
 	obs_num(ctx, "threads", threads);
-	obs_num(ctx, "spawns", (double)ok);
-	obs_num(ctx, "throughput_per_s", secs > 0 ? (double)(long)((double)ok / secs) : 0);
+	obs_num(ctx, "spawns", (double)spawns);
+	obs_num(ctx, "windows", (double)n);
+	obs_num(ctx, "throughput_per_s", n ? (double)(long)(rate_b / (double)n) : 0);
+	obs_num(ctx, "floor_throughput_per_s", n ? (double)(long)(rate_f / (double)n) : 0);
+	if (n)
+		ratio_summary(ctx, "ratio_throughput", q, n);
+	free(q);
 	return 0;
 }
 
