@@ -158,7 +158,7 @@ uninstall:
 
 # Debian packages the tests need; installed with apt-get as root, else the
 # exact command is printed.
-TEST_DEBS := python3-pytest python3-jsonschema
+TEST_DEBS := python3-pytest python3-jsonschema pkg-config groff-base man-db
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
 

@@ -20,6 +20,13 @@
  *     it polls the pidfd (POLLIN) and reaps with pdspawn_wait(), which uses
  *     waitid(P_PIDFD, ..., __WALL).  A child that never signals its
  *     parent needs kernel help (CLONE_AUTOREAP: `spawnlab features`).
+ *     Because of that reset, a caller whose SIGCHLD is SIG_IGN or has
+ *     SA_NOCLDWAIT has its exec'd children reaped by the kernel, and a
+ *     waitpid(-1) or wait() anywhere in the process can take them: then
+ *     pdspawn_wait() returns the status the kernel keeps with the pidfd
+ *     (PIDFD_INFO_EXIT, Linux 6.15+; si_pid is 0), or ECHILD on older
+ *     kernels, where the status is lost.  A child that failed before
+ *     exec (exit signal 0) is seen by neither and is reaped by pdspawn().
  *  4. Signals go through the pidfd (pidfd_send_signal), so a recycled pid
  *     can never be hit: pdspawn_kill() on a reaped child fails with ESRCH.
  *  5. Exec failure comes back synchronously: pdspawn() returns the errno of
@@ -34,9 +41,19 @@
  *  7. EINTR never reaches the caller: every call retries or accounts for
  *     interrupted waits itself.
  *
+ * Threads: every function may be called from several threads at once.
+ * pdspawn() is not a cancellation point (it disables cancellation, as
+ * posix_spawn does); pdspawn_wait() is one while it waits, never once it
+ * has reaped.  The child runs on a stack of its own, not the caller's:
+ * pdspawn() and pdspawn_wait() need under 1 KiB of the caller's stack,
+ * so a thread with a stack of PTHREAD_STACK_MIN can spawn.  A map with a
+ * cycle (62 <-> 63) needs one free fd below RLIMIT_NOFILE for a copy,
+ * besides the one the pidfd takes: EMFILE when there is none.
+ *
  * All functions return 0 or a positive errno value (like posix_spawn), and
  * leave errno alone.  Needs Linux 5.4+ (CLONE_PIDFD, pidfd_send_signal,
- * waitid P_PIDFD); on an older kernel pdspawn() returns ENOSYS. */
+ * waitid P_PIDFD); on an older kernel pdspawn() returns ENOSYS.  The man
+ * page pdspawn(3) has the errors and which kernel each path needs. */
 #ifndef PDSPAWN_H
 #define PDSPAWN_H
 
