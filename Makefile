@@ -128,6 +128,24 @@ $(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS
 	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 -DPDSPAWN_NO_CLOSE_RANGE $(LDFLAGS) -o $@ \
 		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
 
+# pdspawn-vs-pidfd-spawn: pdspawn-check built statically against another
+# Debian suite's glibc (scripts/pdspawn-glibc-sysroot, a sysroot under
+# ~/.cache/spawnlab; trixie's 2.41 has pidfd_spawn) and run, so that every
+# check is also put to glibc's pidfd_spawn: which of pdspawn's promises
+# glibc's API keeps, as TAP and as JSON in $(PFS_JSON).
+PFS_SUITE ?= trixie
+PFS_JSON  ?= $(BUILD)/pdspawn-vs-pidfd-spawn.json
+MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null)
+.PHONY: pdspawn-vs-pidfd-spawn
+pdspawn-vs-pidfd-spawn: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h
+	@mkdir -p $(BUILD)
+	sysroot=$$(scripts/pdspawn-glibc-sysroot $(PFS_SUITE)) && lib=$$sysroot/usr/lib/$(MULTIARCH) && \
+	$(CC) $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness/sys -Iharness/pdspawn --sysroot=$$sysroot \
+		-B$$lib -L$$lib -static -o $(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) \
+		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
+	$(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) --json $(PFS_JSON)
+	@echo "pdspawn-vs-pidfd-spawn: $(PFS_JSON)"
+
 # make install PREFIX=/usr/local DESTDIR=: the header, both libraries,
 # pdspawn.pc (from pdspawn.pc.in, with the directories given here) and the
 # man page pdspawn(3), with a page per function that points to it.

@@ -29,7 +29,8 @@ enum res { PASS, FAIL, SKIP, NOEXPR };
  * wait ETIMEDOUT when TIMEOUT_MS (>= 0) passed first. */
 struct check_api {
 	const char *name;
-	int timed_wait; /* the API itself has a wait with a timeout */
+	int timed_wait;  /* the API itself has a wait with a timeout */
+	int hides_eintr; /* it promises that EINTR never reaches the caller */
 	int (*spawn)(int *pidfd, const char *path, char *const argv[], const struct pdspawn_attr *a);
 	int (*wait)(int pidfd, int timeout_ms, siginfo_t *info);
 	int (*kill)(int pidfd, int sig);

@@ -3,11 +3,11 @@
  * pdspawn, and glibc's pidfd_spawn (2.39+) where the headers declare it.
  * pidfd_spawn is driven through the same struct pdspawn_attr, translated
  * into what posix_spawn(3) offers, as a careful caller would:
- *  - the fd map becomes dup2 file actions; a source that another entry
- *    overwrites is first copied to a number that is free in the caller
- *    and no child_fd (file actions cannot ask for "the lowest free fd"),
- *    then every other number is closed (addclose below the highest
- *    child_fd, addclosefrom_np above it, glibc 2.34+);
+ *  - the fd map becomes dup2 file actions in the order pdspawn's child
+ *    uses, a cycle broken by a copy at a number free in the caller and no
+ *    child_fd (file actions cannot ask for "the lowest free fd"), then
+ *    every other number is closed (addclose below the highest child_fd,
+ *    addclosefrom_np above it, glibc 2.34+);
  *  - the mask with POSIX_SPAWN_SETSIGMASK, every signal to SIG_DFL with
  *    POSIX_SPAWN_SETSIGDEF unless PDSPAWN_INHERIT_IGNORED; a signal to be
  *    ignored in the child cannot be expressed (ENOTSUP);
@@ -37,19 +37,11 @@ static int pd_spawn(int *pidfd, const char *path, char *const argv[], const stru
 	return pdspawn(pidfd, path, argv, NULL, a);
 }
 
-const struct check_api api_pdspawn = {"pdspawn", 1, pd_spawn, pdspawn_wait, pdspawn_kill, pdspawn_pid};
+const struct check_api api_pdspawn = {"pdspawn", 1, 1, pd_spawn, pdspawn_wait, pdspawn_kill, pdspawn_pid};
 
 #ifdef HAVE_PIDFD_SPAWN
 
 extern char **environ;
-
-static int is_target(const struct pdspawn_attr *a, int fd, size_t skip)
-{
-	for (size_t i = 0; i < a->nfds; i++)
-		if (i != skip && a->fds[i].child_fd == fd && a->fds[i].parent_fd != fd)
-			return 1;
-	return 0;
-}
 
 static int in_map(const struct pdspawn_attr *a, int fd)
 {
@@ -59,43 +51,80 @@ static int in_map(const struct pdspawn_attr *a, int fd)
 	return 0;
 }
 
-/* The fd map as file actions; 0 or an errno. */
+/* Whether an entry other than SKIP, not yet written, still reads FD. */
+static int still_read(const int *src, size_t n, size_t skip, int fd)
+{
+	for (size_t i = 0; i < n; i++)
+		if (i != skip && src[i] == fd)
+			return 1;
+	return 0;
+}
+
+/* The fd map as file actions, ordered as pdspawn's child orders it: a
+ * number is written once no remaining entry reads it, and a cycle's
+ * source is first copied to a number that is free here now and no
+ * child_fd (it is free in the child too: its table is copied from this
+ * one; file actions cannot ask for "the lowest free fd").  0 or an errno. */
 static int map_actions(const struct pdspawn_attr *a, posix_spawn_file_actions_t *fa)
 {
 	struct rlimit rl;
 	int limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
-	int src[256], top = -1, next_free = 0;
-	if (a->nfds > sizeof src / sizeof *src)
+	int src[256], top = -1, next_free = 0, r;
+	size_t n = a->nfds;
+	if (n > sizeof src / sizeof *src)
 		return ENOTSUP;
-	for (size_t i = 0; i < a->nfds; i++) {
-		const struct pdspawn_fd *m = &a->fds[i];
-		src[i] = m->parent_fd;
-		if (m->child_fd > top)
-			top = m->child_fd;
-		if (!is_target(a, m->parent_fd, i))
-			continue;
-		/* A free number that is no child_fd, for a copy. */
-		while (next_free < limit && (fcntl(next_free, F_GETFD) >= 0 || in_map(a, next_free)))
-			next_free++;
-		if (next_free >= limit)
-			return EMFILE;
-		int r = posix_spawn_file_actions_adddup2(fa, m->parent_fd, next_free);
-		if (r)
-			return r;
-		src[i] = next_free++;
-	}
-	for (size_t i = 0; i < a->nfds; i++) {
-		int r = posix_spawn_file_actions_adddup2(fa, src[i], a->fds[i].child_fd);
-		if (r)
-			return r;
-	}
-	for (int fd = 0; fd <= top; fd++)
-		if (!in_map(a, fd)) {
-			int r = posix_spawn_file_actions_addclose(fa, fd);
-			if (r)
+	for (size_t i = 0; i < n; i++) {
+		src[i] = a->fds[i].parent_fd;
+		if (a->fds[i].child_fd > top)
+			top = a->fds[i].child_fd;
+		/* Same number: dup2 to itself clears FD_CLOEXEC (POSIX.1-2024,
+		 * glibc 2.29+). */
+		if (src[i] == a->fds[i].child_fd) {
+			if ((r = posix_spawn_file_actions_adddup2(fa, src[i], src[i])))
 				return r;
+			src[i] = -1;
 		}
-	return posix_spawn_file_actions_addclosefrom_np(fa, top + 1);
+	}
+	for (size_t round = 0; round <= 2 * n + 1; round++) {
+		int pending = 0, progress = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (src[i] < 0)
+				continue;
+			if (still_read(src, n, i, a->fds[i].child_fd)) {
+				pending = 1;
+				continue;
+			}
+			if ((r = posix_spawn_file_actions_adddup2(fa, src[i], a->fds[i].child_fd)))
+				return r;
+			src[i] = -1;
+			progress = 1;
+		}
+		if (!pending)
+			break;
+		if (!progress) {
+			size_t i = 0;
+			while (src[i] < 0)
+				i++;
+			while (next_free < limit && (fcntl(next_free, F_GETFD) >= 0 || in_map(a, next_free)))
+				next_free++;
+			if (next_free >= limit)
+				return EMFILE;
+			int busy = a->fds[i].child_fd;
+			if ((r = posix_spawn_file_actions_adddup2(fa, busy, next_free)))
+				return r;
+			for (size_t k = 0; k < n; k++)
+				if (src[k] == busy)
+					src[k] = next_free;
+			next_free++;
+		}
+	}
+	/* Everything else closed: each number up to the highest child_fd,
+	 * then the rest (closefrom only below the limit, where glibc takes
+	 * it as a valid fd). */
+	for (int fd = 0; fd <= top; fd++)
+		if (!in_map(a, fd) && (r = posix_spawn_file_actions_addclose(fa, fd)))
+			return r;
+	return top + 1 < limit ? posix_spawn_file_actions_addclosefrom_np(fa, top + 1) : 0;
 }
 
 static int pfs_spawn(int *pidfd, const char *path, char *const argv[], const struct pdspawn_attr *a)
@@ -159,7 +188,7 @@ static pid_t pfs_pid(int pidfd)
 	return pidfd_getpid(pidfd);
 }
 
-static const struct check_api api_pfs = {"pidfd_spawn", 0, pfs_spawn, pfs_wait, pfs_kill, pfs_pid};
+static const struct check_api api_pfs = {"pidfd_spawn", 0, 0, pfs_spawn, pfs_wait, pfs_kill, pfs_pid};
 
 const struct check_api *api_pidfd_spawn(char *why, size_t len)
 {
