@@ -637,12 +637,18 @@ static int wait_exit(int pidfd, int timeout_ms)
 	}
 }
 
-/* The status of a child someone else has reaped (the kernel when SIGCHLD
- * is SIG_IGN or SA_NOCLDWAIT, or a waitpid(-1) elsewhere), from
- * PIDFD_GET_INFO with PIDFD_INFO_EXIT (6.15+), which keeps it with the
- * pidfd.  0 with *INFO filled (si_pid 0: the pid is gone), or ECHILD. */
-static int reaped_elsewhere(int pidfd, siginfo_t *info)
+/* The status of a child the kernel reaped by itself, which it does when
+ * the caller's SIGCHLD is SIG_IGN or has SA_NOCLDWAIT (the exec'd child's
+ * exit signal is SIGCHLD again): nobody received it, and PIDFD_GET_INFO
+ * with PIDFD_INFO_EXIT (6.15+) has kept it with the pidfd.  A child a
+ * wait() or waitpid(-1) elsewhere took, or an earlier pdspawn_wait(), is
+ * ECHILD as with waitid(2): its status went to that caller.  0 with *INFO
+ * filled (si_pid 0: the pid is gone), or ECHILD. */
+static int reaped_by_kernel(int pidfd, siginfo_t *info)
 {
+	struct sigaction sa;
+	if (sigaction(SIGCHLD, NULL, &sa) < 0 || !(sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT)))
+		return ECHILD;
 	struct sl_pidfd_info pi;
 	memset(&pi, 0, sizeof pi);
 	pi.mask = SL_PIDFD_INFO_EXIT;
@@ -677,7 +683,7 @@ int pdspawn_wait(int pidfd, int timeout_ms, siginfo_t *info)
 		memset(info, 0, sizeof *info);
 		while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, info, WEXITED | __WALL) < 0) {
 			if (errno != EINTR) {
-				r = errno == ECHILD ? reaped_elsewhere(pidfd, info) : errno;
+				r = errno == ECHILD ? reaped_by_kernel(pidfd, info) : errno;
 				break;
 			}
 		}

@@ -21,12 +21,13 @@
  *     waitid(P_PIDFD, ..., __WALL).  A child that never signals its
  *     parent needs kernel help (CLONE_AUTOREAP: `spawnlab features`).
  *     Because of that reset, a caller whose SIGCHLD is SIG_IGN or has
- *     SA_NOCLDWAIT has its exec'd children reaped by the kernel, and a
- *     waitpid(-1) or wait() anywhere in the process can take them: then
+ *     SA_NOCLDWAIT has its exec'd children reaped by the kernel: then
  *     pdspawn_wait() returns the status the kernel keeps with the pidfd
  *     (PIDFD_INFO_EXIT, Linux 6.15+; si_pid is 0), or ECHILD on older
- *     kernels, where the status is lost.  A child that failed before
- *     exec (exit signal 0) is seen by neither and is reaped by pdspawn().
+ *     kernels, where the status is lost.  A wait() or waitpid(-1)
+ *     anywhere in the process can take them too: the status goes there,
+ *     and pdspawn_wait() returns ECHILD.  A child that failed before exec
+ *     (exit signal 0) is seen by neither and is reaped by pdspawn().
  *  4. Signals go through the pidfd (pidfd_send_signal), so a recycled pid
  *     can never be hit: pdspawn_kill() on a reaped child fails with ESRCH.
  *  5. Exec failure comes back synchronously: pdspawn() returns the errno of
@@ -92,7 +93,8 @@ int pdspawn(int *pidfd, const char *path, char *const argv[],
 /* Wait up to TIMEOUT_MS (negative: forever) for the child to exit, then
  * reap it and store its status in *info (si_code CLD_EXITED/CLD_KILLED/
  * CLD_DUMPED, si_status).  Returns 0, ETIMEDOUT (child still running, not
- * reaped), or an errno.  Does not close the pidfd. */
+ * reaped), or an errno: ECHILD for a child already reaped, except one the
+ * kernel reaped itself (promise 3).  Does not close the pidfd. */
 int pdspawn_wait(int pidfd, int timeout_ms, siginfo_t *info);
 
 /* Send SIG to the child through its pidfd.  ESRCH once it has been
