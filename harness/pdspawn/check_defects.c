@@ -231,7 +231,9 @@ enum res t_nofile(const struct check_api *api, char *why, size_t len)
  * A thread whose stack is PTHREAD_STACK_MIN spawns and reaps.  The stack
  * is ours (pthread_attr_setstack), painted, with a PROT_NONE page below
  * it so that an overflow faults; after the join, the painted bytes left
- * tell how deep the thread went, next to a thread that only returns. */
+ * tell how deep the thread went, next to a thread that only returns.  In
+ * a process where nothing was spawned yet, that includes the dynamic
+ * linker's lazy binding of the libc functions the spawn calls first. */
 
 #define PAINT 0xa5
 

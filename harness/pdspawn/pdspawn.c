@@ -90,22 +90,12 @@ struct region {
 
 static struct region *pool[POOL_SLOTS];
 
-static size_t page_size(void)
-{
-	static size_t pg;
-	size_t p = __atomic_load_n(&pg, __ATOMIC_RELAXED);
-	if (!p) {
-		long v = sysconf(_SC_PAGESIZE);
-		p = v > 0 ? (size_t)v : 4096;
-		__atomic_store_n(&pg, p, __ATOMIC_RELAXED);
-	}
-	return p;
-}
-
 /* A region with plan room for NFDS entries; the struct lives at its end. */
 static struct region *region_new(size_t nfds)
 {
-	size_t pg = page_size();
+	/* getpagesize, not sysconf: glibc's sysconf takes kilobytes of the
+	 * caller's stack, which a PTHREAD_STACK_MIN thread does not have. */
+	size_t pg = (size_t)getpagesize();
 	size_t plan = (nfds * sizeof(int) + sizeof(struct region) + 15) & ~(size_t)15;
 	size_t len = (pg + STACK_SIZE + plan + pg - 1) & ~(pg - 1);
 	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

@@ -46,8 +46,9 @@
  * pdspawn() is not a cancellation point (it disables cancellation, as
  * posix_spawn does); pdspawn_wait() is one while it waits, never once it
  * has reaped.  The child runs on a stack of its own, not the caller's:
- * pdspawn() and pdspawn_wait() need under 1 KiB of the caller's stack,
- * so a thread with a stack of PTHREAD_STACK_MIN can spawn.  A map with a
+ * pdspawn() and pdspawn_wait() need under 1 KiB of the caller's stack
+ * (plus the dynamic linker's, for a first call bound lazily), so a thread
+ * with a stack of PTHREAD_STACK_MIN can spawn.  A map with a
  * cycle (62 <-> 63) needs one free fd below RLIMIT_NOFILE for a copy,
  * besides the one the pidfd takes: EMFILE when there is none.
  *
