@@ -170,3 +170,20 @@ def test_man_page_covers_every_function_and_error():
         assert re.search(rf"^\.B {err}$|\.BR {err}\b|^\.B {err}\b", text, re.M), err
     for version in ("5.4", "5.5", "5.9", "5.11", "6.13", "6.15"):
         assert version in text, version
+
+
+def test_header_serves_cplusplus(staged, tmp_path):
+    """pdspawn.h declares C linkage for C++ callers."""
+    cxx = shutil.which("c++") or shutil.which("clang++")
+    if not cxx:
+        pytest.skip("no C++ compiler (c++ or clang++)")
+    _, prefix = staged
+    src = tmp_path / "t.cc"
+    src.write_text('#include <pdspawn.h>\nint main() {\n    int fd;\n    char *argv[] = {(char *)"true", nullptr};\n'
+                   '    if (pdspawn(&fd, "/bin/true", argv, nullptr, nullptr)) return 1;\n'
+                   '    siginfo_t si;\n    return pdspawn_wait(fd, 5000, &si) || si.si_status;\n}\n')
+    cc = [cxx, "-Wall", "-Werror", str(src), "-o", str(tmp_path / "t")]
+    p = subprocess.run(cc + pkg_config(staged, "--cflags", "--libs"), capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    r = subprocess.run([str(tmp_path / "t")], env=dict(os.environ, LD_LIBRARY_PATH=str(prefix / "lib")), timeout=30)
+    assert r.returncode == 0

@@ -160,7 +160,8 @@ struct child {
 /* Raw system calls for the child: glibc's wrappers for close, fcntl and
  * others are cancellation points, which act on the caller's thread state
  * (the child runs with the caller's TLS), and a sanitizer may intercept
- * them. */
+ * them.  dup3 with no flags stands for dup2, which newer architectures
+ * (arm64, riscv) do not have; the two numbers always differ here. */
 #define SYS(...) syscall(__VA_ARGS__)
 
 static int sys_close_range(unsigned first, unsigned last, unsigned flags)
@@ -226,9 +227,11 @@ static int close_fds(unsigned first, unsigned last, unsigned top)
 		return 0;
 	if (errno != ENOSYS)
 		return -1;
-	struct rlimit rl;
-	if (SYS(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.rlim_cur > top)
-		top = rl.rlim_cur > (1U << 20) ? (1U << 20) : (unsigned)rl.rlim_cur;
+	struct {
+		uint64_t cur, max; /* struct rlimit64, whatever the libc's rlimit is */
+	} rl;
+	if (SYS(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.cur > top)
+		top = rl.cur > (1U << 20) ? (1U << 20) : (unsigned)rl.cur;
 	for (unsigned fd = first; fd <= last && fd < top; fd++)
 		SYS(SYS_close, fd);
 	return 0;
@@ -337,7 +340,7 @@ static int order_fds(const struct child *c)
 			size_t k = i;
 			while (k < n && plan[k] >= 0 && !still_read(plan, n, k, m[k].child_fd)) {
 				int src = plan[k];
-				if (SYS(SYS_dup2, src, m[k].child_fd) < 0)
+				if (SYS(SYS_dup3, src, m[k].child_fd, 0) < 0)
 					return -1;
 				plan[k] = -1;
 				progress = 1;
@@ -388,7 +391,7 @@ static int build_fd_table(const struct child *c)
 		for (size_t i = 0; i < a->nfds; i++) {
 			const struct pdspawn_fd *m = &a->fds[i];
 			long r = m->parent_fd == m->child_fd ? SYS(SYS_fcntl, m->child_fd, F_SETFD, 0)
-							     : SYS(SYS_dup2, m->parent_fd, m->child_fd);
+							     : SYS(SYS_dup3, m->parent_fd, m->child_fd, 0);
 			if (r < 0)
 				return -1;
 		}

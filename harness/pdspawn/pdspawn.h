@@ -63,6 +63,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct pdspawn_fd {
 	int parent_fd; /* an open fd of the caller */
 	int child_fd;  /* the number it gets in the child */
@@ -112,5 +116,9 @@ pid_t pdspawn_pid(int pidfd);
  * refuses clone3, or no trampoline for the architecture), -1 not known
  * before the first pdspawn(). */
 int pdspawn_uses_clone3(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
