@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import ROOT
 
 PREFIX = "/opt/pdspawn"
 API = {"pdspawn", "pdspawn_wait", "pdspawn_kill", "pdspawn_pid", "pdspawn_uses_clone3"}
@@ -29,10 +29,18 @@ def need(*debs_and_tools):
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory):
+def libbuild(tmp_path_factory):
+    """A build folder of its own: the library as `make install` makes it
+    from a clean tree, whatever flags $SPAWNLAB_BUILD was made with (a
+    sanitizer build's objects cannot make a shared library for others)."""
+    return tmp_path_factory.mktemp("libbuild")
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory, libbuild):
     need(("pkg-config", "pkg-config"), ("binutils", "nm"))
     dest = tmp_path_factory.mktemp("stage")
-    p = subprocess.run(["make", "-C", str(ROOT), f"BUILD={BUILD}", "install", f"PREFIX={PREFIX}",
+    p = subprocess.run(["make", "-C", str(ROOT), f"BUILD={libbuild}", "install", f"PREFIX={PREFIX}",
                         f"DESTDIR={dest}"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     return dest, dest / PREFIX.lstrip("/")
@@ -85,11 +93,11 @@ def test_only_pdspawn_symbols_exported(staged):
     assert ar == API, ar
 
 
-def internal_names():
+def internal_names(libbuild):
     """The global names the library's objects have before they are made
     local in the archive (the raw system-call layer's, mostly)."""
-    objs = [str(p) for p in (BUILD / "lib").rglob("*.o") if p.name != "pdspawn-all.o"]
-    assert objs, f"no library objects under {BUILD / 'lib'}"
+    objs = [str(p) for p in (libbuild / "lib").rglob("*.o") if p.name != "pdspawn-all.o"]
+    assert objs, f"no library objects under {libbuild / 'lib'}"
     names = defined_globals(["--defined-only", *objs]) - API
     assert "sl_close_range" in names and "rawsig_set" in names, names
     return sorted(names)
@@ -122,12 +130,12 @@ def test_example_builds_shared_through_pkg_config(staged, tmp_path):
     run_example(tmp_path / "example", prefix)
 
 
-def test_example_links_static_beside_clashing_names(staged, tmp_path):
+def test_example_links_static_beside_clashing_names(staged, libbuild, tmp_path):
     """libpdspawn.a's internal functions are local: a program with its own
     functions of the same names links, and each side calls its own."""
     _, prefix = staged
     (tmp_path / "example.c").write_text(example_source())
-    names = internal_names()
+    names = internal_names(libbuild)
     (tmp_path / "mine.c").write_text(
         "".join(f"int {n}(void);\nint {n}(void) {{ return 42; }}\n" for n in names)
         + "int mine_called(void);\nint mine_called(void) { return " + f"{names[0]}(); }}\n")
