@@ -72,9 +72,13 @@ def test_install_layout(staged):
     # A page per function, each pointing to pdspawn(3).
     for f in API - {"pdspawn"}:
         assert (prefix / f"share/man/man3/{f}.3").read_text() == ".so man3/pdspawn.3\n"
-    # pdspawn.pc names PREFIX, not the staging folder.
+    # pdspawn.pc names PREFIX, not the staging folder, and the version the
+    # man page has.
     pc = (lib / "pkgconfig/pdspawn.pc").read_text()
     assert f"prefix={PREFIX}\n" in pc and f"libdir={PREFIX}/lib\n" in pc and str(dest) not in pc
+    version = re.search(r"^Version: (\S+)$", pc, re.M).group(1)
+    assert re.search(rf'^\.TH PDSPAWN 3 \S+ "pdspawn {re.escape(version)}"', MAN.read_text(), re.M), version
+    assert (lib / f"libpdspawn.so.{version}").is_file()
     dyn = subprocess.run(["readelf", "-d", str(lib / "libpdspawn.so.1.0.0")], capture_output=True, text=True)
     assert re.search(r"SONAME.*\[libpdspawn\.so\.1\]", dyn.stdout), dyn.stdout
 
