@@ -69,9 +69,9 @@ extern char **environ;
  * into a neighbour, and above the stack's top the plan, one int per map
  * entry, which the child needs for a map that must be ordered (see
  * order_fds).  The child itself needs well under 2 KiB of stack (a few
- * frames ending in raw system calls); 32 KiB is what glibc's posix_spawn gives its
- * child, leaving room for sanitizer redzones; untouched pages cost
- * nothing.  Regions with room for POOL_FDS entries are kept in a small
+ * frames ending in raw system calls); 32 KiB is what glibc's posix_spawn
+ * gives its child, and leaves room for sanitizer redzones; untouched
+ * pages cost nothing.  Regions with room for POOL_FDS entries are kept in a small
  * pool and reused; a spawn finds one with an atomic exchange per slot, so
  * concurrent spawns in several threads need no lock, and only a spawn that
  * finds the pool empty (or a map larger than POOL_FDS) maps and unmaps
