@@ -33,33 +33,35 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
-SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness $(CFLAGS)
+SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -Iharness/sys -Iharness/pdspawn $(CFLAGS)
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# The driver: every harness source but the separate programs.
-PROGRAMS   := harness/probe.c harness/pdspawn_check.c harness/tiny.c
-DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c))
+# The driver: every harness source but the separate programs, the raw
+# system-call layer (harness/sys), and pdspawn as its library archive.
+PROGRAMS   := harness/probe.c harness/tiny.c
+SYS_SRC    := $(wildcard harness/sys/*.c)
+DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c)) $(SYS_SRC)
 DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
-HEADERS    := $(wildcard harness/*.h)
+HEADERS    := $(wildcard harness/*.h harness/sys/*.h) harness/pdspawn/pdspawn.h
 
 .PHONY: all run test deps clean bench
-all: $(BUILD)/spawnlab $(BUILD)/probe $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn
+all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn
 
 $(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -DSL_VERSION='"$(VERSION)"' -DSL_GITREV='"$(GITREV)"' -c $< -o $@
 
-$(BUILD)/spawnlab: $(DRIVER_OBJ)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_OBJ) -lpthread
+$(BUILD)/spawnlab: $(DRIVER_OBJ) $(BUILD)/libpdspawn.a
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_OBJ) $(BUILD)/libpdspawn.a -lpthread
 
 # The probe is static so that exec'ing it opens nothing (no ld.so) and it
 # observes only what crossed exec.  Falls back to dynamic without libc.a.
-$(BUILD)/probe: harness/probe.c harness/names.c harness/rawsig.c $(HEADERS) Makefile
+$(BUILD)/probe: harness/probe.c harness/names.c harness/sys/rawsig.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/rawsig.c 2>/dev/null || \
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/rawsig.c
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/sys/rawsig.c 2>/dev/null || \
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/sys/rawsig.c
 
 # The benchmark's child, static and dynamic (experiment_bench.c).
 $(BUILD)/tiny: harness/tiny.c Makefile
@@ -70,20 +72,111 @@ $(BUILD)/tiny-dyn: harness/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -o $@ $<
 
-PDSPAWN_CHECK_SRC := harness/pdspawn_check.c harness/pdspawn.c harness/clone_fn.c harness/rawsig.c harness/sys.c
-$(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
-	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC)
+# ---- pdspawn (issue 21): the library, its checker, install -----------------
+# harness/pdspawn builds from its own source and the raw system-call layer
+# (harness/sys), nothing of the driver.  Its objects are compiled with hidden
+# visibility; libpdspawn.a holds them as one relocatable object whose
+# internal symbols are then made local, so that a program with an
+# sl_close_range() or rawsig_set() of its own (the driver, the checker)
+# still links; libpdspawn.so exports the pdspawn* symbols alone, versioned
+# (pdspawn.map), with soname libpdspawn.so.$(PDSPAWN_ABI).
+PDSPAWN_ABI     := 1
+PDSPAWN_VERSION := 1.0.0
+PDSPAWN_DIR     := harness/pdspawn
+PDSPAWN_LIB_SRC := $(PDSPAWN_DIR)/pdspawn.c $(SYS_SRC)
+PDSPAWN_LIB_OBJ := $(PDSPAWN_LIB_SRC:harness/%.c=$(BUILD)/lib/%.o)
+PDSPAWN_SONAME  := libpdspawn.so.$(PDSPAWN_ABI)
+PDSPAWN_SO      := libpdspawn.so.$(PDSPAWN_VERSION)
+PDSPAWN_LIBS    := $(BUILD)/libpdspawn.a $(BUILD)/$(PDSPAWN_SO)
+OBJCOPY         ?= objcopy
+.PHONY: pdspawn-lib install uninstall
+pdspawn-lib: $(PDSPAWN_LIBS)
 
-# The same checks with pdspawn held to its clone() path, the one kernels
-# before 5.5, seccomp-filtered containers and other architectures take.
-$(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(HEADERS) Makefile
+$(BUILD)/lib/%.o: harness/%.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC)
+	$(CC) $(SL_CFLAGS) -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections -c $< -o $@
+
+$(BUILD)/lib/pdspawn-all.o: $(PDSPAWN_LIB_OBJ)
+	$(CC) -r -nostdlib -o $@ $(PDSPAWN_LIB_OBJ)
+	$(OBJCOPY) --localize-hidden $@
+
+$(BUILD)/libpdspawn.a: $(BUILD)/lib/pdspawn-all.o
+	rm -f $@
+	$(AR) rcs $@ $<
+
+# -shared without $(LDFLAGS): LIBC=musl makes those -static.
+$(BUILD)/$(PDSPAWN_SO): $(PDSPAWN_LIB_OBJ) $(PDSPAWN_DIR)/pdspawn.map
+	$(CC) -shared -Wl,-soname,$(PDSPAWN_SONAME) -Wl,--version-script=$(PDSPAWN_DIR)/pdspawn.map \
+		-Wl,--gc-sections -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -o $@ $(PDSPAWN_LIB_OBJ)
+	ln -sf $(PDSPAWN_SO) $(BUILD)/$(PDSPAWN_SONAME)
+	ln -sf $(PDSPAWN_SONAME) $(BUILD)/libpdspawn.so
+
+# pdspawn-check: the promises and the regression checks, linked against
+# the archive as a program that uses it would be (plus harness/sys for
+# its own raw calls, which must not clash with the archive's copies).
+PDSPAWN_CHECK_SRC := $(wildcard $(PDSPAWN_DIR)/check*.c) $(PDSPAWN_DIR)/pdspawn_check.c
+$(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a -lpthread
+
+# The same checks with pdspawn held to the paths of a 5.4 kernel: clone()
+# with every signal blocked (no clone3 or CLONE_CLEAR_SIGHAND, as before
+# 5.5, under seccomp filters that refuse clone3, and on architectures
+# without a trampoline) and no close_range (5.9), so its close() loop.
+$(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 -DPDSPAWN_NO_CLOSE_RANGE $(LDFLAGS) -o $@ \
+		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
+
+# pdspawn-vs-pidfd-spawn: pdspawn-check built statically against another
+# Debian suite's glibc (scripts/pdspawn-glibc-sysroot, a sysroot under
+# ~/.cache/spawnlab; trixie's 2.41 has pidfd_spawn) and run, so that every
+# check is also put to glibc's pidfd_spawn: which of pdspawn's promises
+# glibc's API keeps, as TAP and as JSON in $(PFS_JSON).
+PFS_SUITE ?= trixie
+PFS_JSON  ?= $(BUILD)/pdspawn-vs-pidfd-spawn.json
+MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null)
+.PHONY: pdspawn-vs-pidfd-spawn
+pdspawn-vs-pidfd-spawn: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h
+	@mkdir -p $(BUILD)
+	sysroot=$$(scripts/pdspawn-glibc-sysroot $(PFS_SUITE)) && lib=$$sysroot/usr/lib/$(MULTIARCH) && \
+	$(CC) $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness/sys -Iharness/pdspawn --sysroot=$$sysroot \
+		-B$$lib -L$$lib -static -o $(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) \
+		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
+	$(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) --json $(PFS_JSON)
+	@echo "pdspawn-vs-pidfd-spawn: $(PFS_JSON)"
+
+# make install PREFIX=/usr/local DESTDIR=: the header, both libraries,
+# pdspawn.pc (from pdspawn.pc.in, with the directories given here) and the
+# man page pdspawn(3), with a page per function that points to it.
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PDSPAWN_MAN_LINKS := pdspawn_wait pdspawn_kill pdspawn_pid pdspawn_uses_clone3
+install: $(PDSPAWN_LIBS)
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(PDSPAWN_DIR)/pdspawn.h $(DESTDIR)$(INCLUDEDIR)/pdspawn.h
+	install -m 644 $(BUILD)/libpdspawn.a $(DESTDIR)$(LIBDIR)/libpdspawn.a
+	install -m 755 $(BUILD)/$(PDSPAWN_SO) $(DESTDIR)$(LIBDIR)/$(PDSPAWN_SO)
+	ln -sf $(PDSPAWN_SO) $(DESTDIR)$(LIBDIR)/$(PDSPAWN_SONAME)
+	ln -sf $(PDSPAWN_SONAME) $(DESTDIR)$(LIBDIR)/libpdspawn.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(PDSPAWN_VERSION)|' \
+		$(PDSPAWN_DIR)/pdspawn.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pdspawn.pc
+	install -m 644 $(PDSPAWN_DIR)/pdspawn.3 $(DESTDIR)$(MANDIR)/man3/pdspawn.3
+	for f in $(PDSPAWN_MAN_LINKS); do echo '.so man3/pdspawn.3' >$(DESTDIR)$(MANDIR)/man3/$$f.3; done
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/pdspawn.h $(DESTDIR)$(LIBDIR)/libpdspawn.a $(DESTDIR)$(LIBDIR)/$(PDSPAWN_SO) \
+		$(DESTDIR)$(LIBDIR)/$(PDSPAWN_SONAME) $(DESTDIR)$(LIBDIR)/libpdspawn.so \
+		$(DESTDIR)$(PKGCONFIGDIR)/pdspawn.pc $(DESTDIR)$(MANDIR)/man3/pdspawn.3 \
+		$(PDSPAWN_MAN_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3)
+# ---- end pdspawn -------------------------------------------------------------
 
 # Debian packages the tests need; installed with apt-get as root, else the
 # exact command is printed.
-TEST_DEBS := python3-pytest python3-jsonschema python3-junitparser lava-common
+TEST_DEBS := python3-pytest python3-jsonschema python3-junitparser lava-common pkg-config groff-base man-db
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
 
@@ -139,7 +232,7 @@ check-asan: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
-		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c harness/rawsig.c
+		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c harness/sys/rawsig.c
 	rm -rf $(SAN_LOGS) && mkdir -m 1777 -p $(SAN_LOGS)
 	$(SAN_ENV) $(ASAN_BUILD)/probe-asan --out $(ASAN_BUILD)/probe-asan.out --exit 3 9</dev/null; test $$? = 3
 	$(SAN_ENV) SPAWNLAB_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q $(ASAN_TESTS) $(PYTEST_FLAGS); rc=$$?; \

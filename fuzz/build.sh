@@ -10,7 +10,8 @@
 #   $WORK               scratch folder for objects (default $OUT/obj)
 #   $SUFFIX             appended to each binary's name (e.g. -afl, -replay)
 # Targets: clone_flags, fd_combo, case_parse.  The harness sources they use
-# are every harness/*.c but the separate programs and the CLI (main.c, cmd_*.c).
+# are every harness/*.c but the separate programs and the CLI (main.c, cmd_*.c),
+# the raw system-call layer (harness/sys) and pdspawn (harness/pdspawn/pdspawn.c).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CC=${CC:-clang}
@@ -23,13 +24,14 @@ VERSION=$(cat "$ROOT/VERSION" 2>/dev/null || echo 0.0.0)
 mkdir -p "$OUT" "$WORK"
 # -Werror for the fuzz sources only: the harness's own build (make) holds
 # its sources to it, and other people's work in progress must not stop ours.
-COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/fuzz"
+COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/harness/sys"
+COMMON="$COMMON -I$ROOT/harness/pdspawn -I$ROOT/fuzz"
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
 
 rm -f "$WORK"/lib_*.o
-for src in "$ROOT"/harness/*.c "$ROOT"/fuzz/fuzz_util.c "$ROOT"/fuzz/model_clone.c "$ROOT"/fuzz/model_fd.c; do
+for src in "$ROOT"/harness/*.c "$ROOT"/harness/sys/*.c "$ROOT"/harness/pdspawn/pdspawn.c "$ROOT"/fuzz/fuzz_util.c "$ROOT"/fuzz/model_clone.c "$ROOT"/fuzz/model_fd.c; do
 	case "$(basename "$src")" in
-	main.c | cmd_*.c | probe.c | pdspawn_check.c | tiny.c) continue ;;
+	main.c | cmd_*.c | probe.c | tiny.c) continue ;;
 	esac
 	[ -f "$src" ] && echo "$src"
 done | xargs -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;

@@ -37,7 +37,7 @@ static int pd_spawn(const struct spawn_req *req, struct spawn_res *res)
 
 const struct backend backend_pdspawn = {
 	.name = "pdspawn",
-	.summary = "spawnlab's descriptor-based spawn (harness/pdspawn.h)",
+	.summary = "spawnlab's descriptor-based spawn (harness/pdspawn/pdspawn.h)",
 	.traits = BT_EXACT_FDS | BT_PIDFD | BT_EXIT_SIGNAL_0 | BT_SHARES_MEMORY,
 	.available = pd_available,
 	.spawn = pd_spawn,

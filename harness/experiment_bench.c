@@ -9,7 +9,8 @@
  * The parent's memory is RSS_MIB of touched anonymous pages, either one
  * mapping ("touched") or alternating read-only and writable chunks
  * ("fragmented": as many VMAs as vm.max_map_count comfortably allows).
- * threads=2 measures throughput with two spawning threads instead.
+ * mode=throughput measures spawns per second with THREADS spawning
+ * threads instead, in windows paired with the floor's (throughput()).
  * pdspawn_ignored=inherit passes PDSPAWN_INHERIT_IGNORED to pdspawn (the
  * other backends keep ignored signals anyway): the difference to the
  * default unit is what resetting the ignored signals costs.
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,50 +177,120 @@ static void *grow_parent(size_t mib, int fragmented, size_t *len)
 	return m;
 }
 
+/* Throughput, paired like the latency samples: windows of WINDOW_MS in
+ * which every thread spawns through the floor (vfork+execve), then
+ * windows in which every thread spawns through the backend, in
+ * alternating order, so that both see the same machine; the ratio of
+ * each pair's rates (backend / floor) is summarised like the latency
+ * ratios.  A machine shared with other work changes both rates of a pair
+ * alike, so the ratio stays readable where the rates are not. */
+#define WINDOW_MS 100
+
 struct thr {
-	struct sample_env e;
-	uint64_t budget_end;
-	long n, ok;
+	const struct sample_env *e;
+	int floor;
+	uint64_t end_us;
+	long ok;
 	pthread_t t;
 };
 
 static void *thr_main(void *arg)
 {
 	struct thr *t = arg;
-	for (long i = 0; i < t->n && mono_ms() < t->budget_end; i++) {
+	while (mono_us() < t->end_us) {
 		double r, x;
-		if (backend_sample(&t->e, &r, &x) == 0)
+		if ((t->floor ? floor_sample(t->e, &r, &x) : backend_sample(t->e, &r, &x)) == 0)
 			t->ok++;
 	}
 	return NULL;
 }
 
-static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int threads, uint64_t budget_end,
-		      char *err, size_t errlen)
+/* CPU time this process and its reaped children have used, in us.  The
+ * children's share comes in as they are reaped. */
+static double cpu_us(void)
+{
+	struct rusage self, kids;
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	double us = 0;
+	const struct timeval *tv[] = {&self.ru_utime, &self.ru_stime, &kids.ru_utime, &kids.ru_stime};
+	for (size_t i = 0; i < sizeof tv / sizeof *tv; i++)
+		us += (double)tv[i]->tv_sec * 1e6 + (double)tv[i]->tv_usec;
+	return us;
+}
+
+/* One window: THREADS threads spawning through the floor or the backend;
+ * spawns per second, or -1 if a thread could not start.  *CPU gets the
+ * CPU time per spawn, parent and child together: unlike the rate, it
+ * hardly moves when other work shares the machine. */
+static double window(const struct sample_env *e, int threads, int floor, long *spawns, double *cpu)
 {
 	struct thr t[2];
+	double c0 = cpu_us();
 	uint64_t t0 = mono_us();
+	int started = 0;
 	for (int i = 0; i < threads; i++) {
-		t[i].e = *e;
-		t[i].n = runs / threads;
-		t[i].budget_end = budget_end;
-		t[i].ok = 0;
-		if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0) {
-			for (int j = 0; j < i; j++)
-				pthread_join(t[j].t, NULL);
-			snprintf(err, errlen, "pthread_create failed");
-			return -1;
-		}
+		t[i] = (struct thr){e, floor, t0 + WINDOW_MS * 1000, 0, 0};
+		if (pthread_create(&t[i].t, NULL, thr_main, &t[i]) != 0)
+			break;
+		started++;
 	}
 	long ok = 0;
-	for (int i = 0; i < threads; i++) {
+	for (int i = 0; i < started; i++) {
 		pthread_join(t[i].t, NULL);
 		ok += t[i].ok;
 	}
 	double secs = (double)(mono_us() - t0) / 1e6;
+	*spawns += ok;
+	*cpu = ok > 0 ? (cpu_us() - c0) / (double)ok : 0;
+	return started < threads ? -1 : secs > 0 ? (double)ok / secs : 0;
+}
+
+static void ratio_summary(struct step_ctx *ctx, const char *name, double *r, size_t n);
+static double round3(double v);
+
+static int throughput(struct step_ctx *ctx, struct sample_env *e, long runs, int threads, uint64_t budget_end,
+		      char *err, size_t errlen)
+{
+	size_t max_pairs = (size_t)(runs / 2 + 1), n = 0;
+	double *q = xcalloc(max_pairs, sizeof *q), *qc = xcalloc(max_pairs, sizeof *qc);
+	double rate_b = 0, rate_f = 0, cpu_b = 0, cpu_f = 0;
+	long spawns = 0, floor_spawns = 0;
+	for (; n < max_pairs && mono_ms() + 2 * WINDOW_MS < budget_end && spawns < runs; n++) {
+		double rb, rf, cb, cf;
+		if (n & 1) {
+			rb = window(e, threads, 0, &spawns, &cb);
+			rf = window(e, threads, 1, &floor_spawns, &cf);
+		} else {
+			rf = window(e, threads, 1, &floor_spawns, &cf);
+			rb = window(e, threads, 0, &spawns, &cb);
+		}
+		if (rb < 0 || rf < 0) {
+			snprintf(err, errlen, "pthread_create failed");
+			free(q);
+			free(qc);
+			return -1;
+		}
+		q[n] = rf > 0 ? rb / rf : 0;
+		qc[n] = cf > 0 ? cb / cf : 0;
+		rate_b += rb;
+		rate_f += rf;
+		cpu_b += cb;
+		cpu_f += cf;
+	}
 	obs_num(ctx, "threads", threads);
-	obs_num(ctx, "spawns", (double)ok);
-	obs_num(ctx, "throughput_per_s", secs > 0 ? (double)(long)((double)ok / secs) : 0);
+	obs_num(ctx, "spawns", (double)spawns);
+	obs_num(ctx, "windows", (double)n);
+	obs_num(ctx, "throughput_per_s", n ? (double)(long)(rate_b / (double)n) : 0);
+	obs_num(ctx, "floor_throughput_per_s", n ? (double)(long)(rate_f / (double)n) : 0);
+	obs_num(ctx, "cpu_us_per_spawn", n ? round3(cpu_b / (double)n) : 0);
+	obs_num(ctx, "floor_cpu_us_per_spawn", n ? round3(cpu_f / (double)n) : 0);
+	if (n) {
+		ratio_summary(ctx, "ratio_throughput", q, n);
+		ratio_summary(ctx, "ratio_cpu", qc, n);
+	}
+	free(q);
+	free(qc);
 	return 0;
 }
 

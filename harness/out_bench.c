@@ -40,6 +40,9 @@ static void cell_for(const struct view *v, const struct unit_result *u, int thro
 	char key[64], a[16], b[16], c[16];
 	if (u->outcome == OUT_SKIP)
 		snprintf(cell, len, "skip");
+	else if (throughput && num(u, "num.ratio_throughput") >= 0)
+		snprintf(cell, len, "%.0f (x%s)", num(u, "num.throughput_per_s"),
+			 ratio_text(num(u, "num.ratio_throughput"), a, sizeof a));
 	else if (throughput)
 		snprintf(cell, len, "%.0f", num(u, "num.throughput_per_s"));
 	else if (!v->ratio && num(u, "num.reaped_median_us") >= 0)

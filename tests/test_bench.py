@@ -35,3 +35,19 @@ def test_bench_records_paired_floor_and_ratio(tmp_path):
             assert 0 < n[k + "_ci_lo"] <= n[k] <= n[k + "_ci_hi"], (b, n)
         assert n["reaped_min_us"] / n["floor_reaped_max_us"] <= n["ratio_reaped"] \
             <= n["reaped_max_us"] / n["floor_reaped_min_us"], (b, n)
+
+
+def test_throughput_windows_paired_with_the_floor(tmp_path):
+    """Throughput is measured in windows alternating with the floor's, so a
+    ratio and a CPU cost per spawn come with the rate."""
+    out = tmp_path / "o"
+    p = run(["bench", "bench/throughput_2threads", "--backend", "pdspawn", "--out", str(out)], timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    n = units(validate(json.loads((out / "result.json").read_text())))[("bench/throughput_2threads", "pdspawn")][
+        "numbers"]
+    assert n["threads"] == 2 and n["windows"] >= 10 and n["spawns"] >= 100, n
+    assert n["throughput_per_s"] > 0 and n["floor_throughput_per_s"] > 0, n
+    assert n["cpu_us_per_spawn"] > 0 and n["floor_cpu_us_per_spawn"] > 0, n
+    for k in ("ratio_throughput", "ratio_cpu"):
+        assert 0 < n[k + "_ci_lo"] <= n[k] <= n[k + "_ci_hi"], (k, n)
+    assert re.search(r"^throughput_2threads\s+spawns/s\s+\d+ \(x[\d.]+\)", p.stdout, re.M), p.stdout

@@ -108,6 +108,6 @@ def test_trace_other_backends(trace_doc):
     by = {b["backend"]: b["spawns"][0]["creator"] for b in trace_doc["backends"] if b["spawns"]}
     assert by["vfork"]["syscall"] == "vfork"
     assert "CLONE_VM" not in by["fork"]["flags"]
-    # harness/pdspawn.c: CLONE_PIDFD, exit signal 0, sharing memory until exec.
+    # harness/pdspawn/pdspawn.c: CLONE_PIDFD, exit signal 0, sharing memory until exec.
     assert {"CLONE_PIDFD", "CLONE_VM", "CLONE_VFORK"} <= set(by["pdspawn"]["flags"])
     assert by["pdspawn"]["exit_signal"] == "0"

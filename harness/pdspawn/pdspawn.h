@@ -20,6 +20,14 @@
  *     it polls the pidfd (POLLIN) and reaps with pdspawn_wait(), which uses
  *     waitid(P_PIDFD, ..., __WALL).  A child that never signals its
  *     parent needs kernel help (CLONE_AUTOREAP: `spawnlab features`).
+ *     Because of that reset, a caller whose SIGCHLD is SIG_IGN or has
+ *     SA_NOCLDWAIT has its exec'd children reaped by the kernel: then
+ *     pdspawn_wait() returns the status the kernel keeps with the pidfd
+ *     (PIDFD_INFO_EXIT, Linux 6.15+; si_pid is 0), or ECHILD on older
+ *     kernels, where the status is lost.  A wait() or waitpid(-1)
+ *     anywhere in the process can take them too: the status goes there,
+ *     and pdspawn_wait() returns ECHILD.  A child that failed before exec
+ *     (exit signal 0) is seen by neither and is reaped by pdspawn().
  *  4. Signals go through the pidfd (pidfd_send_signal), so a recycled pid
  *     can never be hit: pdspawn_kill() on a reaped child fails with ESRCH.
  *  5. Exec failure comes back synchronously: pdspawn() returns the errno of
@@ -34,15 +42,30 @@
  *  7. EINTR never reaches the caller: every call retries or accounts for
  *     interrupted waits itself.
  *
+ * Threads: every function may be called from several threads at once.
+ * pdspawn() is not a cancellation point (it disables cancellation, as
+ * posix_spawn does); pdspawn_wait() is one while it waits, never once it
+ * has reaped.  The child runs on a stack of its own, not the caller's:
+ * pdspawn() and pdspawn_wait() need under 1 KiB of the caller's stack
+ * (plus the dynamic linker's, for a first call bound lazily), so a thread
+ * with a stack of PTHREAD_STACK_MIN can spawn.  A map with a
+ * cycle (62 <-> 63) needs one free fd below RLIMIT_NOFILE for a copy,
+ * besides the one the pidfd takes: EMFILE when there is none.
+ *
  * All functions return 0 or a positive errno value (like posix_spawn), and
  * leave errno alone.  Needs Linux 5.4+ (CLONE_PIDFD, pidfd_send_signal,
- * waitid P_PIDFD); on an older kernel pdspawn() returns ENOSYS. */
+ * waitid P_PIDFD); on an older kernel pdspawn() returns ENOSYS.  The man
+ * page pdspawn(3) has the errors and which kernel each path needs. */
 #ifndef PDSPAWN_H
 #define PDSPAWN_H
 
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct pdspawn_fd {
 	int parent_fd; /* an open fd of the caller */
@@ -75,7 +98,8 @@ int pdspawn(int *pidfd, const char *path, char *const argv[],
 /* Wait up to TIMEOUT_MS (negative: forever) for the child to exit, then
  * reap it and store its status in *info (si_code CLD_EXITED/CLD_KILLED/
  * CLD_DUMPED, si_status).  Returns 0, ETIMEDOUT (child still running, not
- * reaped), or an errno.  Does not close the pidfd. */
+ * reaped), or an errno: ECHILD for a child already reaped, except one the
+ * kernel reaped itself (promise 3).  Does not close the pidfd. */
 int pdspawn_wait(int pidfd, int timeout_ms, siginfo_t *info);
 
 /* Send SIG to the child through its pidfd.  ESRCH once it has been
@@ -92,5 +116,9 @@ pid_t pdspawn_pid(int pidfd);
  * refuses clone3, or no trampoline for the architecture), -1 not known
  * before the first pdspawn(). */
 int pdspawn_uses_clone3(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
