@@ -11,5 +11,7 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_FD_RACE,
 	EXPERIMENT_SIGCHLD,
 	EXPERIMENT_EINTR,
+	EXPERIMENT_EXEC_ARGS,
+	EXPERIMENT_EXEC_SEARCH,
 	{0},
 };

@@ -53,6 +53,23 @@ int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx
 	 {{"count", ARG_INT, 0, "200", NULL}},                                                                \
 	 exp_libc_spawn_signals}
 
+/* Argument lists the runner cannot make (experiment_execargs.c). */
+int exp_exec_args(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_EXEC_ARGS                                                                                  \
+	{"exec_args",                                                                                         \
+	 "spawn the probe with an empty argv, or argument lists at and over the kernel's limits",             \
+	 {{"argv", ARG_CHOICE, 1, NULL, "empty|long_string|longest_string|over_limit|under_limit"}},          \
+	 exp_exec_args}
+
+/* What the libc does with an ENOEXEC file per calling function (experiment_execsearch.c). */
+int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_EXEC_SEARCH                                                                                \
+	{"exec_search",                                                                                       \
+	 "a script without #! through posix_spawn, posix_spawnp, execv or execvp: ENOEXEC or the shell",      \
+	 {{"call", ARG_CHOICE, 1, NULL, "posix_spawn|posix_spawnp|execv|execvp"},                             \
+	  {"name", ARG_CHOICE, 0, "path", "path|bare"}},                                                      \
+	 exp_exec_search}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \
