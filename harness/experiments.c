@@ -13,5 +13,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_EINTR,
 	EXPERIMENT_EXEC_ARGS,
 	EXPERIMENT_EXEC_SEARCH,
+	EXPERIMENT_SPAWN_ATTR,
 	{0},
 };

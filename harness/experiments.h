@@ -70,6 +70,17 @@ int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	  {"name", ARG_CHOICE, 0, "path", "path|bare"}},                                                      \
 	 exp_exec_search}
 
+/* posix_spawn attributes and file actions (experiment_spawnattr.c). */
+int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_SPAWN_ATTR                                                                                 \
+	{"spawn_attr",                                                                                        \
+	 "posix_spawn or pidfd_spawn with one row of attributes and file actions (clone3: CLONE_INTO_CGROUP)", \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "setsid|setpgroup_zero|setpgroup_join|setpgroup_missing|setsid_setpgroup|tcsetpgrp|"               \
+	   "tcsetpgrp_setsid|chdir|chdir_missing|chdir_then_open|open_then_chdir|chdir_relative_chdir|"       \
+	   "fchdir|fchdir_closed|chdir_relative_program|relative_program|setcgroup|setcgroup_not_cgroup"}},  \
+	 exp_spawn_attr}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \
