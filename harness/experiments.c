@@ -14,5 +14,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_EXEC_ARGS,
 	EXPERIMENT_EXEC_SEARCH,
 	EXPERIMENT_SPAWN_ATTR,
+	EXPERIMENT_FD_SHARE,
 	{0},
 };

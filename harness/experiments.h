@@ -81,6 +81,16 @@ int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	   "fchdir|fchdir_closed|chdir_relative_program|relative_program|setcgroup|setcgroup_not_cgroup"}},  \
 	 exp_spawn_attr}
 
+/* A CLONE_FILES-shared fd table under close_range and exec (experiment_fdshare.c). */
+int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_FD_SHARE                                                                                   \
+	{"fd_share",                                                                                          \
+	 "a clone3(CLONE_FILES) child calls close_range (or, CLONE_VFORK too, execs): both sides' fds",       \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "shared_close|unshare_close|shared_cloexec|unshare_cloexec|sparse_close|sparse_unshare|"           \
+	   "rlimit_close|rlimit_cloexec|rlimit_unshare_cloexec|bad_flags|first_after_last|vfork_files_exec"}}, \
+	 exp_fd_share}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \
