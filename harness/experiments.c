@@ -15,5 +15,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_EXEC_SEARCH,
 	EXPERIMENT_SPAWN_ATTR,
 	EXPERIMENT_FD_SHARE,
+	EXPERIMENT_CLONE_SHARE,
 	{0},
 };

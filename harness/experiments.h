@@ -91,6 +91,17 @@ int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *er
 	   "rlimit_close|rlimit_cloexec|rlimit_unshare_cloexec|bad_flags|first_after_last|vfork_files_exec"}}, \
 	 exp_fd_share}
 
+/* What clone(2) flags share, and CLONE_VFORK's hold on the parent (experiment_cloneshare.c). */
+int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_CLONE_SHARE                                                                                \
+	{"clone_share",                                                                                       \
+	 "a clone() child changes one thing (with the sharing flag or without), or execs/exits under CLONE_VFORK", \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "vm|fs_cwd|fs_umask|files|sighand|sigmask|vfork_exec|vfork_vm_exec|vfork_exit|no_vfork|"           \
+	   "sighand_without_vm|thread_without_sighand|fs_with_newns|newuser_with_fs|newpid_with_thread"},     \
+	  {"share", ARG_CHOICE, 0, "yes", "yes|no"}},                                                         \
+	 exp_clone_share}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \
