@@ -16,5 +16,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_SPAWN_ATTR,
 	EXPERIMENT_FD_SHARE,
 	EXPERIMENT_CLONE_SHARE,
+	EXPERIMENT_PID_NS,
 	{0},
 };

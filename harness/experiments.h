@@ -102,6 +102,16 @@ int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	  {"share", ARG_CHOICE, 0, "yes", "yes|no"}},                                                         \
 	 exp_clone_share}
 
+/* pid namespaces nested in a private one (experiment_pidns.c). */
+int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_PID_NS                                                                                     \
+	{"pid_ns",                                                                                            \
+	 "set_tid at several levels and its capabilities, nested pid_max, fork after init, pid reuse",        \
+	 {{"scenario", ARG_CHOICE, 1, NULL,                                                                   \
+	   "set_tid_levels|set_tid_outer|set_tid_eexist|set_tid_invalid|caps_checkpoint_restore|"             \
+	   "caps_sys_admin|caps_none|pid_max_outer|init_gone|reuse"}},                                        \
+	 exp_pid_ns}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \
