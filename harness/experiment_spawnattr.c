@@ -85,19 +85,22 @@ typedef int (*pidfd_spawn_fn)(int *, const char *, const posix_spawn_file_action
 
 static void *libc_fn(const char *name, char *err, size_t errlen)
 {
-	if (getauxval(AT_BASE) == 0) {
-		snprintf(err, errlen, "static build: %s cannot be looked up at run time", name);
-		return NULL;
-	}
 	void *f = dlsym(RTLD_DEFAULT, name);
-	if (!f)
+	if (f)
+		return f;
+	/* No dynamic loader (AT_BASE 0): a static build, where dlsym finds nothing. */
+	if (getauxval(AT_BASE) == 0)
+		snprintf(err, errlen, "static build: %s cannot be looked up at run time", name);
+	else
 		snprintf(err, errlen, "this libc has no %s", name);
-	return f;
+	return NULL;
 }
 
 /* The libc's value of a flag, or 0 with ERR when the build's headers lack it. */
 static short libc_flag(unsigned f, char *err, size_t errlen)
 {
+	(void)err; /* unused when the headers have every flag */
+	(void)errlen;
 	switch (f) {
 	case F_SETSID:
 #ifdef POSIX_SPAWN_SETSID
