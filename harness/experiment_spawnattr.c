@@ -168,8 +168,9 @@ static int take_tty(struct sa_env *e, char *err, size_t errlen)
 	const char *name = grantpt(e->ptm) == 0 && unlockpt(e->ptm) == 0 ? ptsname(e->ptm) : NULL;
 	e->tty = name ? open(name, O_RDWR | O_CLOEXEC) : -1;
 	if (e->tty < 0) {
-		snprintf(err, errlen, "opening the pty slave: %s", strerror(errno));
-		return -1;
+		/* No devpts where ptsname points: no pty here. */
+		snprintf(err, errlen, "posix_openpt: opening the pty slave: %s", strerror(errno));
+		return errno == ENOENT || errno == ENXIO || errno == EIO ? STEP_UNSUPPORTED : -1;
 	}
 	if (tcgetsid(e->tty) != getpid() && ioctl(e->tty, TIOCSCTTY, 0) < 0) {
 		snprintf(err, errlen, "TIOCSCTTY: %s", strerror(errno));
