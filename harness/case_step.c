@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +20,7 @@
 #include "names.h"
 #include "step_ctx.h"
 #include "step_fdmake.h"
+#include "util.h"
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
@@ -133,9 +135,53 @@ static int st_file(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)iv[1]);
 	if (fd < 0)
 		return FAIL("creating %s: %s", path, strerror(errno));
+	/* text=: the content, then a newline (a script without "#!", say). */
+	if (sv[2] && (write_all(fd, sv[2], strlen(sv[2])) < 0 || write_all(fd, "\n", 1) < 0)) {
+		int e = errno;
+		close(fd);
+		return FAIL("writing %s: %s", path, strerror(e));
+	}
 	close(fd);
 	if (chmod(path, (mode_t)iv[1]) < 0)
 		return FAIL("chmod %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int st_symlink(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+{
+	(void)iv;
+	char path[4096], target[4096];
+	expand_path(ctx, sv[0], path, sizeof path);
+	expand_path(ctx, sv[1], target, sizeof target);
+	if (symlink(target, path) < 0)
+		return FAIL("symlink %s -> %s: %s", path, target, strerror(errno));
+	return 0;
+}
+
+/* A copy of FROM ("probe": the probe itself) at TO with MODE, so that a case
+ * can hold it open for writing (ETXTBSY) without touching the real one. */
+static int st_copy(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+{
+	char from[4096], to[4096];
+	expand_path(ctx, sv[0], to, sizeof to);
+	if (strcmp(sv[1], "probe") == 0)
+		snprintf(from, sizeof from, "%s", ctx->probe);
+	else
+		expand_path(ctx, sv[1], from, sizeof from);
+	size_t len = 0;
+	char *data = read_file(from, 64u << 20, &len);
+	if (!data)
+		return FAIL("reading %s: %s", from, strerror(errno));
+	int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)iv[2]);
+	int r = fd < 0 ? -1 : write_all(fd, data, len);
+	int e = errno;
+	free(data);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		return FAIL("writing %s: %s", to, strerror(e));
+	if (chmod(to, (mode_t)iv[2]) < 0)
+		return FAIL("chmod %s: %s", to, strerror(errno));
 	return 0;
 }
 
@@ -303,9 +349,15 @@ const struct step_kind sl_step_kinds[] = {
 	 {{"fd", ARG_FD, 1, NULL, NULL}, {"cloexec", ARG_BOOL, 1, NULL, NULL}},
 	 st_fdflag},
 	{"close", "close(FD)", {{"fd", ARG_FD, 1, NULL, NULL}}, st_close},
-	{"file", "create an empty file PATH with MODE",
-	 {{"path", ARG_PATH, 1, NULL, NULL}, {"mode", ARG_OCTAL, 0, "0644", NULL}},
+	{"file", "create a file PATH with MODE, empty or holding TEXT and a newline",
+	 {{"path", ARG_PATH, 1, NULL, NULL}, {"mode", ARG_OCTAL, 0, "0644", NULL}, {"text", ARG_PATH, 0, NULL, NULL}},
 	 st_file},
+	{"symlink", "a symbolic link PATH pointing at TARGET",
+	 {{"path", ARG_PATH, 1, NULL, NULL}, {"target", ARG_PATH, 1, NULL, NULL}},
+	 st_symlink},
+	{"copy", "copy FROM (a path, or \"probe\") to the new file TO with MODE",
+	 {{"to", ARG_PATH, 1, NULL, NULL}, {"from", ARG_PATH, 0, "probe", NULL}, {"mode", ARG_OCTAL, 0, "0755", NULL}},
+	 st_copy},
 	{"signal", "sigaction(SIG): default, ignore, or a handler (SA_RESTART)",
 	 {{"sig", ARG_SIG, 1, NULL, NULL}, {"action", ARG_CHOICE, 1, NULL, "default|ignore|handle"}},
 	 st_signal},

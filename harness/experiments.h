@@ -53,6 +53,65 @@ int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx
 	 {{"count", ARG_INT, 0, "200", NULL}},                                                                \
 	 exp_libc_spawn_signals}
 
+/* Argument lists the runner cannot make (experiment_execargs.c). */
+int exp_exec_args(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_EXEC_ARGS                                                                                  \
+	{"exec_args",                                                                                         \
+	 "spawn the probe with an empty argv, or argument lists at and over the kernel's limits",             \
+	 {{"argv", ARG_CHOICE, 1, NULL, "empty|long_string|longest_string|over_limit|under_limit"}},          \
+	 exp_exec_args}
+
+/* What the libc does with an ENOEXEC file per calling function (experiment_execsearch.c). */
+int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_EXEC_SEARCH                                                                                \
+	{"exec_search",                                                                                       \
+	 "a script without #! through posix_spawn, posix_spawnp, execv or execvp: ENOEXEC or the shell",      \
+	 {{"call", ARG_CHOICE, 1, NULL, "posix_spawn|posix_spawnp|execv|execvp"},                             \
+	  {"name", ARG_CHOICE, 0, "path", "path|bare"}},                                                      \
+	 exp_exec_search}
+
+/* posix_spawn attributes and file actions (experiment_spawnattr.c). */
+int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_SPAWN_ATTR                                                                                 \
+	{"spawn_attr",                                                                                        \
+	 "posix_spawn or pidfd_spawn with one row of attributes and file actions (clone3: CLONE_INTO_CGROUP)", \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "setsid|setpgroup_zero|setpgroup_join|setpgroup_missing|setsid_setpgroup|tcsetpgrp|"               \
+	   "tcsetpgrp_setsid|chdir|chdir_missing|chdir_then_open|open_then_chdir|chdir_relative_chdir|"       \
+	   "fchdir|fchdir_closed|chdir_relative_program|relative_program|setcgroup|setcgroup_not_cgroup"}},  \
+	 exp_spawn_attr}
+
+/* A CLONE_FILES-shared fd table under close_range and exec (experiment_fdshare.c). */
+int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_FD_SHARE                                                                                   \
+	{"fd_share",                                                                                          \
+	 "a clone3(CLONE_FILES) child calls close_range (or, CLONE_VFORK too, execs): both sides' fds",       \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "shared_close|unshare_close|shared_cloexec|unshare_cloexec|sparse_close|sparse_unshare|"           \
+	   "rlimit_close|rlimit_cloexec|rlimit_unshare_cloexec|bad_flags|first_after_last|vfork_files_exec"}}, \
+	 exp_fd_share}
+
+/* What clone(2) flags share, and CLONE_VFORK's hold on the parent (experiment_cloneshare.c). */
+int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_CLONE_SHARE                                                                                \
+	{"clone_share",                                                                                       \
+	 "a clone() child changes one thing (with the sharing flag or without), or execs/exits under CLONE_VFORK", \
+	 {{"row", ARG_CHOICE, 1, NULL,                                                                        \
+	   "vm|fs_cwd|fs_umask|files|sighand|sigmask|vfork_exec|vfork_vm_exec|vfork_exit|no_vfork|"           \
+	   "sighand_without_vm|thread_without_sighand|fs_with_newns|newuser_with_fs|newpid_with_thread"},     \
+	  {"share", ARG_CHOICE, 0, "yes", "yes|no"}},                                                         \
+	 exp_clone_share}
+
+/* pid namespaces nested in a private one (experiment_pidns.c). */
+int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENT_PID_NS                                                                                     \
+	{"pid_ns",                                                                                            \
+	 "set_tid at several levels and its capabilities, nested pid_max, fork after init, pid reuse",        \
+	 {{"scenario", ARG_CHOICE, 1, NULL,                                                                   \
+	   "set_tid_levels|set_tid_outer|set_tid_eexist|set_tid_invalid|caps_checkpoint_restore|"             \
+	   "caps_sys_admin|caps_none|pid_max_outer|init_gone|reuse"}},                                        \
+	 exp_pid_ns}
+
 int exp_pidwrap(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
 #define EXPERIMENT_PIDWRAP                                                                                    \
 	{"pidwrap",                                                                                           \

@@ -843,6 +843,9 @@ LIBC_PROBE(p_pidfd_spawn, "pidfd_spawn")
 LIBC_PROBE(p_addclosefrom, "posix_spawn_file_actions_addclosefrom_np")
 LIBC_PROBE(p_addchdir, "posix_spawn_file_actions_addchdir_np")
 LIBC_PROBE(p_addfchdir, "posix_spawn_file_actions_addfchdir_np")
+/* peer parity (issue 19): posix_spawn extensions the spawn_attr experiment uses */
+LIBC_PROBE(p_addtcsetpgrp, "posix_spawn_file_actions_addtcsetpgrp_np")
+LIBC_PROBE(p_setcgroup, "posix_spawnattr_setcgroup_np")
 
 /* ---- the table ---- */
 
@@ -869,6 +872,9 @@ const struct feature sl_features[] = {
 	{"posix_spawn_file_actions_addclosefrom_np", "libc addclosefrom_np (glibc 2.34)", p_addclosefrom},
 	{"posix_spawn_file_actions_addchdir_np", "libc addchdir_np (glibc 2.29, musl 1.1.24)", p_addchdir},
 	{"posix_spawn_file_actions_addfchdir_np", "libc addfchdir_np (glibc 2.29, musl 1.1.24)", p_addfchdir},
+	/* peer parity (issue 19) */
+	{"posix_spawn_file_actions_addtcsetpgrp_np", "libc addtcsetpgrp_np (glibc 2.35)", p_addtcsetpgrp},
+	{"posix_spawnattr_setcgroup_np", "libc posix_spawnattr_setcgroup_np (glibc 2.39)", p_setcgroup},
 	{"pid_namespace", "can create a pid namespace here", p_pid_namespace},
 	{"proc_mount_in_ns", "can mount proc in a new pid+mount namespace here", p_proc_mount_in_ns},
 };

@@ -50,6 +50,12 @@ int pidwrap_setup(struct pidwrap *pw, enum pidwrap_method want, int has_ns_pid_m
  * is at or past RESERVED_PIDS, so that every pid handed out from then on
  * comes round again after a wrap. */
 int pidwrap_prime(struct pidwrap *pw, char *err, size_t errlen);
+/* In a process of the wrap namespace (or one nested in it, in the same user
+ * namespace): set the pid_max of its own pid namespace to V and read it
+ * back.  Refused unless uid 0 here maps to a kernel uid other than 0, so
+ * that a kernel whose pid_max is still the global sysctl cannot be
+ * written.  The kernel uid, or -1 with WHY. */
+long pidwrap_write_pid_max(long v, char *why, size_t len);
 /* A child that exits at once, reaped; its pid or -1 (errno). */
 pid_t pidwrap_filler(struct pidwrap *pw);
 /* Create a child whose pid is P by the method in use; it runs VICTIM(arg)

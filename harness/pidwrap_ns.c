@@ -262,12 +262,8 @@ int pidwrap_in_ns(struct pidwrap *pw, int (*fn)(struct pidwrap *, char *, size_t
 
 /* ---- the methods ---- */
 
-static int setup_pid_max(struct pidwrap *pw, int has_ns_pid_max, char *why, size_t len)
+long pidwrap_write_pid_max(long v, char *why, size_t len)
 {
-	if (!has_ns_pid_max) {
-		snprintf(why, len, "feature namespaced_pid_max is not here");
-		return -1;
-	}
 	/* Never risk the host: the write is made by a process whose kernel uid
 	 * is not 0, which an old kernel refuses for the global sysctl. */
 	long kuid = outside_root_uid();
@@ -275,18 +271,30 @@ static int setup_pid_max(struct pidwrap *pw, int has_ns_pid_max, char *why, size
 		snprintf(why, len, "refused: uid 0 here is kernel uid %ld; writing pid_max could reach the host", kuid);
 		return -1;
 	}
-	long before = read_long(pid_max_path);
-	if (write_long(pid_max_path, pw->pid_max) < 0) {
-		snprintf(why, len, "write %s=%ld: %s", pid_max_path, pw->pid_max, errno_name(errno));
+	if (write_long(pid_max_path, v) < 0) {
+		snprintf(why, len, "write %s=%ld: %s", pid_max_path, v, errno_name(errno));
 		return -1;
 	}
 	long after = read_long(pid_max_path);
-	if (after != pw->pid_max) {
-		snprintf(why, len, "wrote %s=%ld, read back %ld", pid_max_path, pw->pid_max, after);
+	if (after != v) {
+		snprintf(why, len, "wrote %s=%ld, read back %ld", pid_max_path, v, after);
 		return -1;
 	}
+	return kuid;
+}
+
+static int setup_pid_max(struct pidwrap *pw, int has_ns_pid_max, char *why, size_t len)
+{
+	if (!has_ns_pid_max) {
+		snprintf(why, len, "feature namespaced_pid_max is not here");
+		return -1;
+	}
+	long before = read_long(pid_max_path);
+	long kuid = pidwrap_write_pid_max(pw->pid_max, why, len);
+	if (kuid < 0)
+		return -1;
 	obs_put(pw->ctx, "pidwrap.pid_max_inherited", "%ld", before);
-	obs_put(pw->ctx, "pidwrap.pid_max", "%ld", after);
+	obs_put(pw->ctx, "pidwrap.pid_max", "%ld", pw->pid_max);
 	obs_put(pw->ctx, "pidwrap.kernel_uid", "%ld", kuid);
 	return 0;
 }

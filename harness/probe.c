@@ -6,6 +6,9 @@
  * opened, so the report channel never appears among the fds it reports.
  *
  * usage: probe --out FILE [--exit N] [--sleep-ms N]
+ *        probe                 with SPAWNLAB_PROBE_OUT=FILE in the environment:
+ *                              the same report, for a child started with an
+ *                              empty argv (experiment_execargs.c)
  *        probe --exit-now      exit 0 at once (for latency measurements)
  *        probe --wait-fd R W OFFSET   barrier child: exit at EOF on fd R, time stamp to fd W
  *        probe --count-fds     exit with the number of open fds other than
@@ -210,6 +213,37 @@ static void put_rlim(const char *key, rlim_t v)
 		put("%s %llu\n", key, (unsigned long long)v);
 }
 
+/* The cgroup v2 path from /proc/self/cgroup ("0::PATH"), or "none". */
+static void put_cgroup(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+	if (!line) {
+		put("cgroup none\n");
+		return;
+	}
+	line += line == buf ? 3 : 4;
+	put("cgroup %.*s\n", (int)strcspn(line, "\n"), line);
+}
+
+/* What the program was given as argv[0]: argc 0 (argv[0] NULL) was possible
+ * before Linux 5.18, which now passes "" instead (fs/exec.c). */
+static void put_argv0(int argc, char **argv)
+{
+	put("argc %d\n", argc);
+	if (argc < 1 || !argv[0]) {
+		put("argv0.len none\n");
+		return;
+	}
+	put("argv0.len %zu\n", strlen(argv[0]));
+	put("argv0 %.*s\n", (int)strcspn(argv[0], "\n"), argv[0]);
+}
+
 /* A barrier child (experiment_sigchld.c): block reading fd R until EOF,
  * write the CLOCK_MONOTONIC time (ns) at byte OFFSET of fd W, exit 0. */
 static int wait_fd(int r, int w, off_t offset)
@@ -248,6 +282,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--sleep-ms") == 0)
 			sleep_ms = atol(argv[i + 1]);
 	}
+	if (!out)
+		out = getenv("SPAWNLAB_PROBE_OUT");
 	if (!out) {
 		fprintf(stderr, "usage: probe --out FILE [--exit N] [--sleep-ms N]\n");
 		return 2;
@@ -258,6 +294,7 @@ int main(int argc, char **argv)
 		classify(&fds[i]);
 
 	put("probe.version 1\n");
+	put_argv0(argc, argv);
 	put("pid %ld\nppid %ld\npgid %ld\nsid %ld\n", (long)getpid(), (long)getppid(), (long)getpgid(0),
 	    (long)getsid(0));
 	char cwd[PATH_MAX];
@@ -290,6 +327,7 @@ int main(int argc, char **argv)
 			put("fd.%d.pos none\n", fds[i].fd);
 	}
 	observe_signals();
+	put_cgroup();
 	put("probe.end 1\n");
 
 	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
