@@ -374,6 +374,7 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	obs_num(ctx, "clean_ms", (double)((t.clean_us + naive.clean_us) / 1000));
 	obs_num(ctx, "foreign", (double)(t.foreign + naive.foreign));
 	obs_put(ctx, "sigchld.method", "%s", m->name);
+	obs_put(ctx, "sigchld.child", "%s", exec ? "exec" : "direct");
 	obs_put(ctx, "sigchld.complete", "%s", r.n == n && t.learned == r.n ? "yes" : "no");
 	double *us = xcalloc((size_t)r.n + 1, sizeof *us);
 	size_t k = 0;

@@ -39,7 +39,7 @@ void sc_trace_begin(struct sc_run *r)
 	t->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (t->status_fd < 0)
 		return;
-	t->every = r->want > SAMPLES ? r->want / SAMPLES : 1;
+	t->every = (r->want + SAMPLES - 1) / SAMPLES; /* at most SAMPLES of them */
 	t->samples = xcalloc((size_t)(r->want / t->every + 1), sizeof *t->samples);
 }
 
