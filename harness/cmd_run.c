@@ -47,27 +47,6 @@ static int names_explicit(const struct case_list *cl, const struct sl_case *c, c
 	return 1; /* a family of explicit cases only */
 }
 
-enum outcome case_outcome(const struct case_run *cr)
-{
-	int any_fail = 0, any_error = 0, all_skip = 1, any_xfail = 0, any_xpass = 0;
-	for (size_t i = 0; i < cr->nu; i++) {
-		enum outcome o = cr->u[i].outcome;
-		if (!cr->u[i].backend)
-			continue;
-		any_fail |= o == OUT_FAIL;
-		any_error |= o == OUT_ERROR;
-		any_xfail |= o == OUT_XFAIL;
-		any_xpass |= o == OUT_XPASS;
-		all_skip &= o == OUT_SKIP;
-	}
-	return any_fail	   ? OUT_FAIL
-	       : any_error ? OUT_ERROR
-	       : any_xpass ? OUT_XPASS
-	       : any_xfail ? OUT_XFAIL
-	       : all_skip  ? OUT_SKIP
-			   : OUT_PASS;
-}
-
 static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];

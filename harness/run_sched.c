@@ -32,6 +32,27 @@ int case_runs_alone(const struct sl_case *c)
 	return 0;
 }
 
+enum outcome case_outcome(const struct case_run *cr)
+{
+	int any_fail = 0, any_error = 0, all_skip = 1, any_xfail = 0, any_xpass = 0;
+	for (size_t i = 0; i < cr->nu; i++) {
+		enum outcome o = cr->u[i].outcome;
+		if (!cr->u[i].backend)
+			continue;
+		any_fail |= o == OUT_FAIL;
+		any_error |= o == OUT_ERROR;
+		any_xfail |= o == OUT_XFAIL;
+		any_xpass |= o == OUT_XPASS;
+		all_skip &= o == OUT_SKIP;
+	}
+	return any_fail	   ? OUT_FAIL
+	       : any_error ? OUT_ERROR
+	       : any_xpass ? OUT_XPASS
+	       : any_xfail ? OUT_XFAIL
+	       : all_skip  ? OUT_SKIP
+			   : OUT_PASS;
+}
+
 struct slot {
 	struct unit_job *job;
 	size_t ci;
