@@ -4,7 +4,8 @@
  * siginfo names one child.  Descriptor methods name every child.
  *
  * A round makes N children (sigchld_children.c), arms the method
- * (sigchld_methods.c), opens the barrier, and lets them exit all at once
+ * (sigchld_methods.c), has a helper thread open the barrier once it waits
+ * (release=parent: opens it itself), and lets them exit all at once
  * (barrier), one every STEP_US (staggered), or all at once while the parent
  * spins without looking (busy: it looks once every child has written its
  * exit stamp).  On each notification the parent reaps:
@@ -16,6 +17,9 @@
  * children; descriptor methods name the child, so one round is both.
  * The autoreap methods (SIG_IGN, SA_NOCLDWAIT) block in waitpid(-1, 0)
  * until ECHILD (wait(2) NOTES), and learn of every child at that moment.
+ * A notification still pending after the last reap loop is taken and
+ * counted (num.notifications_late).  Where the parent was while each child
+ * exited is recorded by sigchld_trace.c.
  *
  * Delay: each child writes CLOCK_MONOTONIC just before _exit; the parent
  * learns of a child when the call that reaps it returns (autoreap: when
