@@ -51,41 +51,52 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 }
 
 /* Time left, in seconds, or -1 when there is nothing to go on yet.  Each
- * case left is weighed by its duration in an earlier result, scaled by how
- * this machine compares on the cases done, and divided by the jobs for
- * cases that run side by side; cases with no earlier duration count as
- * the mean of this run's. */
+ * case left is weighed by its duration in an earlier result (run_history.c),
+ * scaled by how this run compares on the cases done: for cases that run
+ * alone, their own durations against the earlier ones; for cases that run
+ * side by side, the wall-clock time their families took against the
+ * earlier durations of their cases done (which folds in both the machine
+ * and the concurrency).  A case with no earlier duration counts as the
+ * mean of the cases done. */
 static double time_left(const struct run *r)
 {
-	double was = 0, now = 0, fwas = 0, fnow = 0, left = 0, done_us = 0;
-	size_t done = 0, known_left = 0, fdone = 0;
-	size_t fam = r->done < r->n ? r->cr[r->done].fam : 0;
+	double was[2] = {0, 0}, now[2] = {0, 0}, left = 0, done_us = 0;
+	size_t done = 0, known_left = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct case_run *cr = &r->cr[i];
 		if (!cr->complete)
 			continue;
 		done++;
 		done_us += (double)cr->duration_us;
-		if (!cr->expect_us)
-			continue;
-		was += (double)cr->expect_us, now += (double)cr->duration_us;
-		if (cr->fam == fam) /* the family running now says most about what is next */
-			fwas += (double)cr->expect_us, fnow += (double)cr->duration_us, fdone++;
+		if (cr->expect_us) {
+			was[cr->alone] += (double)cr->expect_us;
+			if (cr->alone)
+				now[1] += (double)cr->duration_us;
+		}
 	}
-	if (fdone >= 3)
-		was = fwas, now = fnow;
-	double scale = was > 0 ? now / was : 1, mean = done ? done_us / (double)done : 0;
-	if (scale < 0.2)
-		scale = 0.2;
-	if (scale > 5)
-		scale = 5;
+	for (size_t f = 0; f < r->nfam; f++)
+		if (!r->fam[f].alone && r->fam[f].first_us)
+			now[0] += (double)(r->fam[f].last_us - r->fam[f].first_us);
+	double scale[2];
+	for (int k = 0; k < 2; k++) {
+		scale[k] = was[k] > 0 && now[k] > 0 ? now[k] / was[k] : 0;
+		if (scale[k] && scale[k] < 0.1)
+			scale[k] = 0.1;
+		if (scale[k] > 10)
+			scale[k] = 10;
+	}
+	/* a class with nothing done yet borrows the other's (alone: unscaled) */
+	if (!scale[0])
+		scale[0] = scale[1] ? scale[1] / (r->jobs > 1 ? r->jobs : 1) : 1.0 / (r->jobs > 1 ? r->jobs : 1);
+	if (!scale[1])
+		scale[1] = 1;
+	double mean = done ? done_us / (double)done : 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct case_run *cr = &r->cr[i];
 		if (cr->complete)
 			continue;
-		double us = cr->expect_us ? scale * (double)cr->expect_us : mean;
 		known_left += cr->expect_us != 0;
-		left += cr->alone || r->jobs <= 1 ? us : us / r->jobs;
+		left += cr->expect_us ? scale[cr->alone] * (double)cr->expect_us : mean;
 	}
 	if (!known_left && !done)
 		return -1;
