@@ -156,24 +156,6 @@ static void tick(struct run *r, void *arg)
 		status(r, o, 0);
 }
 
-/* One family_time per family, in the order the families come. */
-static void families(struct run *r)
-{
-	r->fam = xcalloc(r->n + 1, sizeof *r->fam);
-	for (size_t i = 0; i < r->n; i++) {
-		struct case_run *cr = &r->cr[i];
-		size_t f = 0;
-		while (f < r->nfam && strcmp(r->fam[f].name, cr->c->family) != 0)
-			f++;
-		if (f == r->nfam)
-			r->fam[r->nfam++] = (struct family_time){.name = cr->c->family, .alone = 1};
-		cr->fam = f;
-		cr->alone = case_runs_alone(cr->c);
-		r->fam[f].cases++;
-		r->fam[f].alone &= cr->alone;
-	}
-}
-
 static int parse_backends(const char *list, unsigned long *mask)
 {
 	char *copy = xstrdup(list), *save = NULL;
@@ -384,7 +366,7 @@ int cmd_run(int argc, char **argv)
 		feature_state(&sl_features[i], &(const char *){NULL});
 	fflush(NULL);
 	clock_gettime(CLOCK_REALTIME, &r.start);
-	families(&r);
+	run_families(&r);
 	if (fmt == FMT_TEXT && view == VIEW_STATUS) {
 		char *runs = xasprintf("%s/..", outd), *base = path_beside_exe("../reports/baselines");
 		run_history(&r, runs, base);

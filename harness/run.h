@@ -65,6 +65,9 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 /* Does case C measure time, rates or races (its experiment is in the
  * table of measuring experiments)? */
 int case_runs_alone(const struct sl_case *c);
+/* R->fam, one family_time per family in the order they come, and each
+ * case's fam and alone (run_cases does it if R->fam is NULL). */
+void run_families(struct run *r);
 
 /* run_history.c: the durations of these cases in the newest result among
  * RUNS_DIR/ * /result.json, and for what that lacks, in the newest

@@ -53,6 +53,23 @@ enum outcome case_outcome(const struct case_run *cr)
 			   : OUT_PASS;
 }
 
+void run_families(struct run *r)
+{
+	r->fam = xcalloc(r->n + 1, sizeof *r->fam);
+	for (size_t i = 0; i < r->n; i++) {
+		struct case_run *cr = &r->cr[i];
+		size_t f = 0;
+		while (f < r->nfam && strcmp(r->fam[f].name, cr->c->family) != 0)
+			f++;
+		if (f == r->nfam)
+			r->fam[r->nfam++] = (struct family_time){.name = cr->c->family, .alone = 1};
+		cr->fam = f;
+		cr->alone = case_runs_alone(cr->c);
+		r->fam[f].cases++;
+		r->fam[f].alone &= cr->alone;
+	}
+}
+
 struct slot {
 	struct unit_job *job;
 	size_t ci;
@@ -62,7 +79,7 @@ struct sched {
 	struct run *r;
 	const struct run_opts *o;
 	struct slot *slot;
-	size_t nslot, running, emitted;
+	size_t nslot, emitted;
 	int alone_running;
 	case_emit_fn emit;
 	void *arg;
@@ -107,7 +124,6 @@ static void finish_slot(struct sched *s, size_t k)
 	struct slot sl = s->slot[k];
 	unit_finish(sl.job);
 	s->slot[k] = s->slot[--s->nslot];
-	s->running--;
 	if (s->r->cr[sl.ci].alone)
 		s->alone_running = 0;
 	unit_done(s, sl.ci);
@@ -142,8 +158,10 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 	       run_tick_fn tick, void *arg)
 {
 	int jobs = r->jobs > 0 ? r->jobs : 1;
-	struct sched s = {r, o, xcalloc((size_t)jobs, sizeof(struct slot)), 0, 0, 0, 0, emit, arg, stop};
+	struct sched s = {r, o, xcalloc((size_t)jobs, sizeof(struct slot)), 0, 0, 0, emit, arg, stop};
 	size_t nb = backend_count();
+	if (!r->fam)
+		run_families(r);
 	for (size_t i = 0; i < r->n; i++) {
 		struct case_run *cr = &r->cr[i];
 		cr->nu = nb;
@@ -159,8 +177,8 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 				continue;
 			/* Room for this unit: a free slot, no alone unit running,
 			 * and nothing at all running if it is alone itself. */
-			while (!*stop && s.running &&
-			       (s.running >= (size_t)jobs || s.alone_running || cr->alone)) {
+			while (!*stop && s.nslot &&
+			       (s.nslot >= (size_t)jobs || s.alone_running || cr->alone)) {
 				wait_some(&s);
 				if (tick && mono_ms() >= last_tick + TICK_MS)
 					tick(r, arg), last_tick = mono_ms();
@@ -177,14 +195,13 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 				unit_done(&s, i);
 			} else {
 				s.slot[s.nslot++] = (struct slot){j, i};
-				s.running++;
 				s.alone_running = cr->alone;
 			}
 			if (tick && mono_ms() >= last_tick + TICK_MS)
 				tick(r, arg), last_tick = mono_ms();
 		}
 	}
-	while (s.running) {
+	while (s.nslot) {
 		wait_some(&s);
 		if (tick && mono_ms() >= last_tick + TICK_MS)
 			tick(r, arg), last_tick = mono_ms();
