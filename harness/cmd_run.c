@@ -188,7 +188,8 @@ int cmd_run(int argc, char **argv)
 	struct run r;
 	memset(&r, 0, sizeof r);
 	enum fmt fmt = FMT_TEXT;
-	int verbose = 0, quiet = 0;
+	int verbose = 0, quiet = 0, jobs_given = 0;
+	char room_why[160] = "";
 	r.jobs = default_jobs();
 	const char *out_dir = NULL, *probe = NULL, *cdir = NULL;
 	r.timeout_s = 10;
@@ -235,6 +236,7 @@ int cmd_run(int argc, char **argv)
 			if (*end || end == optarg || v < 1 || v > 64)
 				return cmd_usage_error("--jobs: expected 1..64 units at once, got '%s'", optarg);
 			r.jobs = (int)v;
+			jobs_given = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -256,6 +258,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (verbose && quiet)
 		return cmd_usage_error("run: %s", "--verbose and --quiet exclude each other");
+	if (!jobs_given)
+		r.jobs = run_room(r.jobs, room_why, sizeof room_why);
 	const char *term = getenv("TERM");
 	enum view view = quiet ? VIEW_QUIET
 			 : !verbose && isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0) ? VIEW_STATUS
@@ -376,8 +380,9 @@ int cmd_run(int argc, char **argv)
 	if (fmt == FMT_TAP)
 		out_tap_header(stdout, &r);
 	else if (fmt == FMT_TEXT && view != VIEW_QUIET)
-		printf("spawnlab: %zu cases, sandbox %s, probe %s, up to %d units at once\n", r.n,
-		       sandbox_kind_name(sandbox_kind()), probe_path, r.jobs);
+		printf("spawnlab: %zu cases, sandbox %s, probe %s, up to %d unit%s at once%s%s%s\n", r.n,
+		       sandbox_kind_name(sandbox_kind()), probe_path, r.jobs, r.jobs == 1 ? "" : "s",
+		       room_why[0] ? " (" : "", room_why, room_why[0] ? ")" : "");
 	r.complete = 1;
 	struct out_ctx oc = {fmt, view, mono_us(), 0};
 	run_cases(&r, &ro, &interrupted, emit_case, tick, &oc);

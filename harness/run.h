@@ -69,6 +69,10 @@ int case_runs_alone(const struct sl_case *c);
  * case's fam and alone (run_cases does it if R->fam is NULL). */
 void run_families(struct run *r);
 
+/* run_room.c: JOBS, or fewer when RLIMIT_NPROC or a cgroup's pids.max
+ * leave too little room for that many units side by side (WHY says so). */
+int run_room(int jobs, char *why, size_t len);
+
 /* run_history.c: the durations of these cases in the newest result among
  * RUNS_DIR/ * /result.json, and for what that lacks, in the newest
  * baseline BASELINES_DIR/ *.json; fills cr->expect_us.  Returns how many

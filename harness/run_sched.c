@@ -72,7 +72,8 @@ void run_families(struct run *r)
 
 struct slot {
 	struct unit_job *job;
-	size_t ci;
+	size_t ci, b;
+	int crowded; /* another unit ran beside it at some point */
 };
 
 struct sched {
@@ -80,11 +81,29 @@ struct sched {
 	const struct run_opts *o;
 	struct slot *slot;
 	size_t nslot, emitted;
-	int alone_running;
+	int alone_running, jobs;
 	case_emit_fn emit;
 	void *arg;
 	const volatile sig_atomic_t *stop;
+	struct slot *retry; /* units to run again, alone */
+	size_t nretry;
 };
+
+/* A sandbox that could not be made for want of processes, fds or memory,
+ * while other units ran beside it, says nothing about the case: the
+ * limit (RLIMIT_NPROC, RLIMIT_NOFILE, pids.max) was shared with them.
+ * Such a unit runs again, alone, and the run goes on one unit at a time. */
+static int short_of_resources(int e)
+{
+	return e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE;
+}
+
+static void retry_later(struct sched *s, size_t ci, size_t b)
+{
+	unit_result_free(&s->r->cr[ci].u[b]);
+	s->retry[s->nretry++] = (struct slot){NULL, ci, b, 0};
+	s->jobs = 1;
+}
 
 static void family_start(struct run *r, struct case_run *cr, uint64_t now)
 {
@@ -122,11 +141,14 @@ static void unit_done(struct sched *s, size_t ci)
 static void finish_slot(struct sched *s, size_t k)
 {
 	struct slot sl = s->slot[k];
-	unit_finish(sl.job);
+	int e = unit_finish(sl.job);
 	s->slot[k] = s->slot[--s->nslot];
 	if (s->r->cr[sl.ci].alone)
 		s->alone_running = 0;
-	unit_done(s, sl.ci);
+	if (sl.crowded && short_of_resources(e) && !*s->stop)
+		retry_later(s, sl.ci, sl.b);
+	else
+		unit_done(s, sl.ci);
 }
 
 /* Wait until a running unit ends (or a deadline passes, or STOP), at most
@@ -154,11 +176,28 @@ static void wait_some(struct sched *s)
 	free(p);
 }
 
+/* The units waiting to run again, each alone, once nothing else runs. */
+static void run_retries(struct sched *s)
+{
+	while (s->nretry && !*s->stop) {
+		while (s->nslot && !*s->stop)
+			wait_some(s);
+		if (*s->stop)
+			return;
+		struct slot sl = s->retry[--s->nretry];
+		struct unit_job *j = unit_start(s->r->cr[sl.ci].c, sl.b, s->o, &s->r->cr[sl.ci].u[sl.b]);
+		if (j)
+			unit_finish(j);
+		unit_done(s, sl.ci);
+	}
+}
+
 void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomic_t *stop, case_emit_fn emit,
 	       run_tick_fn tick, void *arg)
 {
 	int jobs = r->jobs > 0 ? r->jobs : 1;
-	struct sched s = {r, o, xcalloc((size_t)jobs, sizeof(struct slot)), 0, 0, 0, emit, arg, stop};
+	struct sched s = {r, o, xcalloc((size_t)jobs, sizeof(struct slot)), 0, 0, 0, jobs, emit, arg, stop,
+			  xcalloc((size_t)jobs + 1, sizeof(struct slot)), 0};
 	size_t nb = backend_count();
 	if (!r->fam)
 		run_families(r);
@@ -176,37 +215,49 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 			if (!(r->backends & (1UL << b)))
 				continue;
 			/* Room for this unit: a free slot, no alone unit running,
-			 * and nothing at all running if it is alone itself. */
+			 * and nothing at all running if it is alone itself (or
+			 * units are waiting to run again alone). */
 			while (!*stop && s.nslot &&
-			       (s.nslot >= (size_t)jobs || s.alone_running || cr->alone)) {
+			       (s.nslot >= (size_t)s.jobs || s.alone_running || cr->alone || s.nretry)) {
 				wait_some(&s);
 				if (tick && mono_ms() >= last_tick + TICK_MS)
 					tick(r, arg), last_tick = mono_ms();
 			}
 			if (*stop)
 				break;
+			run_retries(&s);
 			family_start(r, cr, mono_us());
 			struct unit_job *j = unit_start(cr->c, b, o, &cr->u[b]);
-			if (!j) {
+			int e = errno;
+			if (!j && s.nslot && short_of_resources(e)) {
+				retry_later(&s, i, b);
+			} else if (!j) {
 				unit_done(&s, i);
 			} else if (unit_job_fd(j) < 0) {
 				/* No pidfd to wait on: this one runs to its end now. */
 				unit_finish(j);
 				unit_done(&s, i);
 			} else {
-				s.slot[s.nslot++] = (struct slot){j, i};
+				for (size_t k = 0; k < s.nslot; k++)
+					s.slot[k].crowded = 1;
+				s.slot[s.nslot] = (struct slot){j, i, b, s.nslot > 0};
+				s.nslot++;
 				s.alone_running = cr->alone;
 			}
 			if (tick && mono_ms() >= last_tick + TICK_MS)
 				tick(r, arg), last_tick = mono_ms();
 		}
 	}
-	while (s.nslot) {
-		wait_some(&s);
+	while (s.nslot || (s.nretry && !*stop)) {
+		if (s.nslot)
+			wait_some(&s);
+		else
+			run_retries(&s);
 		if (tick && mono_ms() >= last_tick + TICK_MS)
 			tick(r, arg), last_tick = mono_ms();
 	}
 	free(s.slot);
+	free(s.retry);
 	if (!*stop)
 		return;
 	/* Interrupted: the complete prefix stays; every case after it goes,

@@ -326,15 +326,19 @@ struct unit_job *unit_start(const struct sl_case *c, size_t b, const struct run_
 	kv_init(&u->obs);
 	u->backend = sl_backends[b];
 	uint64_t t0 = mono_us();
-	if (!precheck(c, b, u))
+	if (!precheck(c, b, u)) {
+		errno = 0;
 		return NULL;
+	}
 
 	static unsigned serial;
 	char *tmp = xasprintf("%s/u%u", o->tmproot, ++serial);
 	if (mkdir(tmp, 0700) < 0) {
 		u->outcome = OUT_ERROR;
-		u->reason = xasprintf("mkdir %s: %s", tmp, strerror(errno));
+		int e = errno;
+		u->reason = xasprintf("mkdir %s: %s", tmp, strerror(e));
 		free(tmp);
+		errno = e;
 		return NULL;
 	}
 	struct unit_job *j = xcalloc(1, sizeof *j);
@@ -351,12 +355,14 @@ struct unit_job *unit_start(const struct sl_case *c, size_t b, const struct run_
 	/* The sandbox child gets a copy of J->a at the clone: nothing of it
 	 * needs to outlive this call in the child. */
 	if (sandbox_start(spawner_main, &j->a, j->timeout_s * 1000, &j->sb) < 0) {
+		int e = errno;
 		u->outcome = OUT_ERROR;
-		u->reason = xasprintf("could not create the sandbox: %s", strerror(errno));
+		u->reason = xasprintf("could not create the sandbox: %s", strerror(e));
 		rm_tree(tmp);
 		free(tmp);
 		free(j);
 		u->duration_us = mono_us() - t0;
+		errno = e;
 		return NULL;
 	}
 	return j;
@@ -372,7 +378,7 @@ uint64_t unit_job_deadline(const struct unit_job *j)
 	return sandbox_deadline(&j->sb);
 }
 
-void unit_finish(struct unit_job *j)
+int unit_finish(struct unit_job *j)
 {
 	const struct sl_case *c = j->c;
 	struct unit_result *u = j->u;
@@ -425,6 +431,7 @@ void unit_finish(struct unit_job *j)
 	free(j->tmp);
 	u->duration_us = mono_us() - j->t0;
 	free(j);
+	return sr.init_errno;
 }
 
 void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
