@@ -174,20 +174,26 @@ uninstall:
 		$(PDSPAWN_MAN_LINKS:%=$(DESTDIR)$(MANDIR)/man3/%.3)
 # ---- end pdspawn -------------------------------------------------------------
 
-# Debian packages the tests need; installed with apt-get as root, else the
-# exact command is printed.
-TEST_DEBS := python3-pytest python3-jsonschema python3-junitparser lava-common pkg-config groff-base man-db
+# Debian packages the tests need, listed in tests/debs.txt (one place for
+# every test; a test that still lacks one skips naming `make deps`);
+# installed with apt-get as root, else the exact command is printed.
+TEST_DEBS := $(strip $(shell sed -e 's/\#.*//' tests/debs.txt))
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
 
 # The run goes to RUN_OUT (default reports/runs/<UTC time>); the report is
 # rendered there even when cases fail, and make keeps the driver's status.
+# The report's packages are installed before the run, so that their (quiet)
+# installation does not come after the summary.  RUNFLAGS: e.g. --verbose,
+# --quiet, --jobs 1, patterns.
 REPORT_DEBS := python3-matplotlib python3-jinja2 python3-jsonschema
 run: all
+	@scripts/ensure-debs $(REPORT_DEBS) || echo "run: the report will not be rendered (packages above)"
 	@out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
 	$(BUILD)/spawnlab run --probe $(BUILD)/probe --out "$$out" $(RUNFLAGS); rc=$$?; \
 	if [ -f "$$out/result.json" ]; then \
-		scripts/ensure-debs $(REPORT_DEBS) && $(PYTHON) scripts/report "$$out/result.json" || { [ $$rc -ne 0 ] || rc=2; }; \
+		$(PYTHON) scripts/report "$$out/result.json" >/dev/null && echo "report: $$out/report.html" && \
+		echo "        $$out/report.md" || { [ $$rc -ne 0 ] || rc=2; }; \
 	fi; exit $$rc
 
 test: all deps

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@
 #include "util.h"
 
 enum fmt { FMT_TEXT, FMT_TAP, FMT_JSON, FMT_JUNIT };
+/* Text output: every case's lines (not a terminal, or --verbose), one
+ * status line on a terminal with only what went wrong above it, or only
+ * the summary (--quiet). */
+enum view { VIEW_LINES, VIEW_STATUS, VIEW_QUIET };
 
 static volatile sig_atomic_t interrupted;
 static int bench_table; /* set by cmd_bench */
@@ -40,27 +45,6 @@ static int names_explicit(const struct case_list *cl, const struct sl_case *c, c
 		if (strcmp(cl->v[i]->family, c->family) == 0 && !cl->v[i]->explicit_only)
 			return 0;
 	return 1; /* a family of explicit cases only */
-}
-
-enum outcome case_outcome(const struct case_run *cr)
-{
-	int any_fail = 0, any_error = 0, all_skip = 1, any_xfail = 0, any_xpass = 0;
-	for (size_t i = 0; i < cr->nu; i++) {
-		enum outcome o = cr->u[i].outcome;
-		if (!cr->u[i].backend)
-			continue;
-		any_fail |= o == OUT_FAIL;
-		any_error |= o == OUT_ERROR;
-		any_xfail |= o == OUT_XFAIL;
-		any_xpass |= o == OUT_XPASS;
-		all_skip &= o == OUT_SKIP;
-	}
-	return any_fail	   ? OUT_FAIL
-	       : any_error ? OUT_ERROR
-	       : any_xpass ? OUT_XPASS
-	       : any_xfail ? OUT_XFAIL
-	       : all_skip  ? OUT_SKIP
-			   : OUT_PASS;
 }
 
 static int mkdir_p(const char *path)
@@ -123,6 +107,55 @@ static char *default_out_dir(void)
 	return xasprintf("reports/runs/%s-%ld", stamp, (long)getpid());
 }
 
+/* Units at once by default: two per CPU this process may use (most units
+ * wait far more than they compute), at most 8. */
+static int default_jobs(void)
+{
+	cpu_set_t set;
+	int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+	return n < 1 ? 2 : n > 4 ? 8 : 2 * n;
+}
+
+struct out_ctx {
+	enum fmt fmt;
+	enum view view;
+	uint64_t start_us, shown_us; /* run started, status line last drawn */
+};
+
+/* The status line, redrawn at most ten times a second. */
+static void status(struct run *r, struct out_ctx *o, int now)
+{
+	uint64_t t = mono_us();
+	if (!now && t < o->shown_us + 100000)
+		return;
+	o->shown_us = t;
+	out_text_status(stdout, r, o->start_us);
+}
+
+static void emit_case(struct run *r, struct case_run *cr, size_t idx, void *arg)
+{
+	struct out_ctx *o = arg;
+	if (o->fmt == FMT_TAP) {
+		out_tap_case(stdout, r, cr, idx);
+	} else if (o->fmt == FMT_TEXT && o->view == VIEW_LINES) {
+		out_text_case(stdout, r, cr, idx);
+	} else if (o->fmt == FMT_TEXT && o->view == VIEW_STATUS) {
+		int bad = cr->outcome == OUT_FAIL || cr->outcome == OUT_ERROR || cr->outcome == OUT_XPASS;
+		if (bad) {
+			out_text_status_clear(stdout);
+			out_text_case(stdout, r, cr, idx);
+		}
+		status(r, o, bad);
+	}
+}
+
+static void tick(struct run *r, void *arg)
+{
+	struct out_ctx *o = arg;
+	if (o->fmt == FMT_TEXT && o->view == VIEW_STATUS)
+		status(r, o, 0);
+}
+
 static int parse_backends(const char *list, unsigned long *mask)
 {
 	char *copy = xstrdup(list), *save = NULL;
@@ -148,11 +181,16 @@ int cmd_run(int argc, char **argv)
 		{"backend", required_argument, 0, 'b'}, {"format", required_argument, 0, 'f'},
 		{"out", required_argument, 0, 'o'},     {"timeout", required_argument, 0, 't'},
 		{"probe", required_argument, 0, 'p'},   {"cases", required_argument, 0, 'c'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+		{"jobs", required_argument, 0, 'j'},    {"verbose", no_argument, 0, 'v'},
+		{"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
 	};
 	struct run r;
 	memset(&r, 0, sizeof r);
 	enum fmt fmt = FMT_TEXT;
+	int verbose = 0, quiet = 0, jobs_given = 0;
+	char room_why[160] = "";
+	r.jobs = default_jobs();
 	const char *out_dir = NULL, *probe = NULL, *cdir = NULL;
 	r.timeout_s = 10;
 	for (size_t i = 0; sl_backends[i]; i++)
@@ -195,9 +233,23 @@ int cmd_run(int argc, char **argv)
 		case 'c':
 			cdir = optarg;
 			break;
+		case 'j':
+			v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 1 || v > 64)
+				return cmd_usage_error("--jobs: expected 1..64 units at once, got '%s'", optarg);
+			r.jobs = (int)v;
+			jobs_given = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case 'h':
 			fputs("usage: spawnlab run [PATTERN...] [--backend LIST] [--format text|tap|json|junit] [--out DIR]\n"
-			      "                    [--timeout SECONDS] [--probe PATH] [--cases DIR]\n",
+			      "                    [--timeout SECONDS] [--probe PATH] [--cases DIR] [--jobs N]\n"
+			      "                    [--verbose | --quiet]\n",
 			      stdout);
 			return 0;
 		case ':':
@@ -206,6 +258,14 @@ int cmd_run(int argc, char **argv)
 			return cmd_usage_error("run: unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (verbose && quiet)
+		return cmd_usage_error("run: %s", "--verbose and --quiet exclude each other");
+	if (!jobs_given)
+		r.jobs = run_room(r.jobs, room_why, sizeof room_why);
+	const char *term = getenv("TERM");
+	enum view view = quiet ? VIEW_QUIET
+			 : !verbose && isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0) ? VIEW_STATUS
+												   : VIEW_LINES;
 	/* Patterns may be mixed with options: collect the non-options left. */
 	r.patterns = (const char *const *)(argv + optind);
 	r.npatterns = argc - optind;
@@ -312,39 +372,24 @@ int cmd_run(int argc, char **argv)
 		feature_state(&sl_features[i], &(const char *){NULL});
 	fflush(NULL);
 	clock_gettime(CLOCK_REALTIME, &r.start);
+	run_families(&r);
+	if (fmt == FMT_TEXT && view == VIEW_STATUS) {
+		char *runs = xasprintf("%s/..", outd), *base = path_beside_exe("../reports/baselines");
+		run_history(&r, runs, base);
+		free(runs);
+		free(base);
+	}
 	if (fmt == FMT_TAP)
 		out_tap_header(stdout, &r);
-	else if (fmt == FMT_TEXT)
-		printf("spawnlab: %zu cases, sandbox %s, probe %s\n", r.n, sandbox_kind_name(sandbox_kind()),
-		       probe_path);
+	else if (fmt == FMT_TEXT && view != VIEW_QUIET)
+		printf("spawnlab: %zu cases, sandbox %s, probe %s, up to %d unit%s at once%s%s%s\n", r.n,
+		       sandbox_kind_name(sandbox_kind()), probe_path, r.jobs, r.jobs == 1 ? "" : "s",
+		       room_why[0] ? " (" : "", room_why, room_why[0] ? ")" : "");
 	r.complete = 1;
-	for (size_t i = 0; i < r.n; i++) {
-		struct case_run *cr = &r.cr[i];
-		uint64_t t0 = mono_us();
-		cr->nu = backend_count();
-		for (size_t b = 0; b < cr->nu; b++) {
-			if (interrupted)
-				break;
-			if (r.backends & (1UL << b))
-				run_unit(cr->c, b, &ro, &cr->u[b]);
-			else
-				cr->u[b].backend = NULL;
-		}
-		if (interrupted) {
-			r.complete = 0;
-			for (size_t b = 0; b < cr->nu; b++)
-				unit_result_free(&cr->u[b]);
-			break;
-		}
-		cr->duration_us = mono_us() - t0;
-		cr->outcome = case_outcome(cr);
-		r.count[cr->outcome]++;
-		r.done++;
-		if (fmt == FMT_TAP)
-			out_tap_case(stdout, &r, cr, i);
-		else if (fmt == FMT_TEXT)
-			out_text_case(stdout, &r, cr, i);
-	}
+	struct out_ctx oc = {fmt, view, mono_us(), 0};
+	run_cases(&r, &ro, &interrupted, emit_case, tick, &oc);
+	if (fmt == FMT_TEXT && view == VIEW_STATUS)
+		out_text_status_clear(stdout);
 	clock_gettime(CLOCK_REALTIME, &r.end);
 	rm_tree(tmproot);
 	free(tmpl);
@@ -384,6 +429,7 @@ int cmd_run(int argc, char **argv)
 	free(tpath);
 	free(outd);
 	free(r.cr);
+	free(r.fam);
 	free(probe_path);
 	case_list_free(&cl);
 	return code;

@@ -4,7 +4,8 @@
  * siginfo names one child.  Descriptor methods name every child.
  *
  * A round makes N children (sigchld_children.c), arms the method
- * (sigchld_methods.c), opens the barrier, and lets them exit all at once
+ * (sigchld_methods.c), has a helper thread open the barrier once it waits
+ * (release=parent: opens it itself), and lets them exit all at once
  * (barrier), one every STEP_US (staggered), or all at once while the parent
  * spins without looking (busy: it looks once every child has written its
  * exit stamp).  On each notification the parent reaps:
@@ -16,6 +17,9 @@
  * children; descriptor methods name the child, so one round is both.
  * The autoreap methods (SIG_IGN, SA_NOCLDWAIT) block in waitpid(-1, 0)
  * until ECHILD (wait(2) NOTES), and learn of every child at that moment.
+ * A notification still pending after the last reap loop is taken and
+ * counted (num.notifications_late).  Where the parent was while each child
+ * exited is recorded by sigchld_trace.c.
  *
  * Delay: each child writes CLOCK_MONOTONIC just before _exit; the parent
  * learns of a child when the call that reaps it returns (autoreap: when
@@ -40,7 +44,7 @@
 #define LOOK_MS 2 /* how long one wait sleeps before the loop looks again */
 
 struct tally {
-	long notes, wakeups, reaped, learned, left, early, foreign;
+	long notes, wakeups, reaped, learned, left, early, foreign, late;
 	uint64_t make_us, wait_us, clean_us; /* making the children, release until done, final reap */
 	int echild;
 };
@@ -112,6 +116,14 @@ static void reap(struct sc_run *r, struct tally *t, long k)
 			pid_t p = waitpid(-1, &st, flags);
 			if (p > 0)
 				learn(r, t, p);
+			/* A direct child with exit signal 0 is a "clone" child that
+			 * waitpid without __WALL never returns (clone(2)): ECHILD
+			 * when there are only such children.  The batch's other
+			 * calls would fail the same way, each walking the whole
+			 * list of children: 10,000 x 10,000 steps for nothing.
+			 * (An exec'd child's exit signal is SIGCHLD again.) */
+			if (p <= 0 && m->wall && !r->exec)
+				break;
 		}
 		return;
 	}
@@ -143,6 +155,7 @@ static void spin(struct sc_run *r)
 static void autoreap_wait(struct sc_run *r, struct tally *t)
 {
 	int st;
+	uint64_t t0 = sc_now_ns();
 	for (;;) {
 		pid_t p = waitpid(-1, &st, 0);
 		if (p > 0) {
@@ -160,6 +173,7 @@ static void autoreap_wait(struct sc_run *r, struct tally *t)
 		}
 		break;
 	}
+	sc_trace_phase(r, PH_WAIT, t0, sc_now_ns());
 	long k = r->m->wait(r, 0);
 	t->notes += k > 0 ? k : 0;
 }
@@ -179,30 +193,59 @@ static int run_round(struct sc_run *r, enum sc_pattern pat, struct tally *t, cha
 		return -1;
 	}
 	deadline_timer(r->ctx, 1);
-	sc_release(r);
-	if (pat == PAT_BUSY)
+	sc_trace_release(r);
+	if (r->by_parent) {
+		uint64_t r0 = sc_now_ns();
+		sc_release(r);
+		sc_trace_phase(r, PH_RELEASE, r0, sc_now_ns());
+	} else if (sc_release_by_helper(r) < 0) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
+		deadline_timer(r->ctx, 0);
+		m->disarm(r);
+		sc_reap_rest(r);
+		return -1;
+	}
+	if (pat == PAT_BUSY) {
+		uint64_t s0 = sc_now_ns();
 		spin(r);
+		sc_trace_phase(r, PH_BUSY, s0, sc_now_ns());
+	}
 	int rc = 0;
 	if (m->reap == R_AUTO) {
 		autoreap_wait(r, t);
 	} else {
 		for (int last = 0; !last;) {
 			int done_before = r->naive && m->reap == R_ANY && sc_stamped(r) == r->n && sc_all_exited(r);
+			uint64_t w0 = sc_now_ns();
 			long k = m->wait(r, done_before ? 0 : LOOK_MS);
+			uint64_t w1 = sc_now_ns();
+			sc_trace_phase(r, PH_WAIT, w0, w1);
 			if (k < 0) {
 				snprintf(err, errlen, "%s: waiting failed: %s", m->name, strerror(errno));
 				rc = -1;
 				break;
 			}
+			if (k > 0 && !r->tr.first_note_ns)
+				r->tr.first_note_ns = w1;
 			t->notes += k;
 			t->wakeups += k > 0;
 			reap(r, t, k);
+			if (k > 0)
+				sc_trace_phase(r, PH_REAP, w1, sc_now_ns());
 			/* naive: every child has exited and one more look found what
 			 * was still on its way; correct: all reaped */
 			last = done_before || (!(r->naive && m->reap == R_ANY) && t->learned == r->n) ||
 			       mono_ms() >= r->ctx->deadline_ms;
 		}
+		/* A SIGCHLD that arrived while the last reap loop ran is a
+		 * notification all the same: take it before disarming.  Every
+		 * child has exited by now, so nothing can come after this look. */
+		long late = rc == 0 && m->reap == R_ANY ? m->wait(r, 0) : 0;
+		if (late > 0)
+			t->notes += late, t->late = late;
 	}
+	sc_release_join(r);
+	sc_trace_end(r);
 	deadline_timer(r->ctx, 0);
 	m->disarm(r);
 	uint64_t t2 = mono_us();
@@ -261,7 +304,7 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	long n = iv[0];
 	enum sc_pattern pat = (enum sc_pattern)iv[1];
 	const struct sc_method *m = sc_method_find(sv[2]);
-	int exec = iv[3] == 1;
+	int exec = iv[3] == 1, by_parent = iv[5] == 1;
 	if (n < 1 || n > MAX_CHILDREN || !m) {
 		snprintf(err, errlen, "children must be 1..%d and method one of %s", MAX_CHILDREN, sc_method_names);
 		return -1;
@@ -293,13 +336,14 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	int two = m->reap == R_ANY;
 	if (two) {
 		r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .naive = 1, .want = n,
-				    .step_ns = (uint64_t)iv[4] * 1000};
+				    .step_ns = (uint64_t)iv[4] * 1000, .by_parent = by_parent};
 		int rc = run_round(&r, pat, &naive, err, errlen);
 		sc_free(&r);
 		if (rc < 0)
 			return -1;
 	}
-	r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .want = n, .step_ns = (uint64_t)iv[4] * 1000};
+	r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .want = n, .step_ns = (uint64_t)iv[4] * 1000,
+			    .by_parent = by_parent};
 	if (run_round(&r, pat, &t, err, errlen) < 0) {
 		sc_free(&r);
 		return -1;
@@ -317,6 +361,7 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	obs_num(ctx, "left_after_correct", (double)t.left);
 	obs_num(ctx, "zombies_naive", (double)(two ? naive.left : t.left));
 	if (two) {
+		obs_num(ctx, "notifications_late", (double)t.late);
 		obs_num(ctx, "notifications_naive", (double)naive.notes);
 		obs_num(ctx, "reaped_naive", (double)naive.reaped);
 	}
@@ -333,6 +378,7 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	obs_num(ctx, "clean_ms", (double)((t.clean_us + naive.clean_us) / 1000));
 	obs_num(ctx, "foreign", (double)(t.foreign + naive.foreign));
 	obs_put(ctx, "sigchld.method", "%s", m->name);
+	obs_put(ctx, "sigchld.child", "%s", exec ? "exec" : "direct");
 	obs_put(ctx, "sigchld.complete", "%s", r.n == n && t.learned == r.n ? "yes" : "no");
 	double *us = xcalloc((size_t)r.n + 1, sizeof *us);
 	size_t k = 0;
@@ -341,6 +387,7 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 			us[k++] = ((double)r.learn[i] - (double)r.sh->stamp[i]) / 1000.0;
 	exp_summarise(ctx, "delay", us, k);
 	free(us);
+	sc_trace_report(&r, ctx);
 	sc_free(&r);
 	return 0;
 }

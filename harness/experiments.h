@@ -142,7 +142,8 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	  {"pattern", ARG_CHOICE, 0, "barrier", "barrier|staggered|busy"},                                   \
 	  {"method", ARG_CHOICE, 1, NULL, sc_method_names},                                                   \
 	  {"child", ARG_CHOICE, 0, "direct", "direct|exec"},                                                 \
-	  {"step_us", ARG_INT, 0, "100", NULL}},                                                              \
+	  {"step_us", ARG_INT, 0, "100", NULL},                                                               \
+	  {"release", ARG_CHOICE, 0, "helper", "helper|parent"}},                                            \
 	 exp_sigchld}
 
 /* The EINTR interruption matrix (experiment_eintr.c, eintr_*.c). */

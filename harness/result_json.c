@@ -83,6 +83,22 @@ static void unit_json(struct json *j, const struct unit_result *u)
 	json_obj_end(j);
 }
 
+/* Running time per family (run_sched.c): wall clock and units' sum. */
+static void families_json(struct json *j, const struct run *r)
+{
+	json_obj_begin(j, "families");
+	for (size_t i = 0; i < r->nfam; i++) {
+		const struct family_time *t = &r->fam[i];
+		json_obj_begin(j, t->name);
+		json_uint(j, "cases", t->cases);
+		json_uint(j, "wall_ms", t->first_us ? (t->last_us - t->first_us) / 1000 : 0);
+		json_uint(j, "units_ms", t->unit_us / 1000);
+		json_bool(j, "alone", t->alone);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
 void result_json(FILE *f, const struct run *r)
 {
 	struct json j;
@@ -112,6 +128,8 @@ void result_json(FILE *f, const struct run *r)
 		if (r->backends & (1UL << b))
 			json_str(&j, NULL, sl_backends[b]->name);
 	json_arr_end(&j);
+	json_int(&j, "jobs", r->jobs);
+	families_json(&j, r);
 	json_obj_end(&j);
 	json_obj_begin(&j, "summary");
 	json_uint(&j, "cases", r->n);

@@ -340,33 +340,85 @@ static void plant(struct kv *obs)
 	*obs = keep;
 }
 
-void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
+/* A unit whose sandbox is running (unit_start .. unit_finish). */
+struct unit_job {
+	const struct sl_case *c;
+	size_t b;
+	struct unit_result *u;
+	struct spawner_arg a;
+	char *tmp;
+	int timeout_s;
+	uint64_t t0;
+	struct sandbox sb;
+};
+
+struct unit_job *unit_start(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
 {
 	memset(u, 0, sizeof *u);
 	kv_init(&u->obs);
 	u->backend = sl_backends[b];
 	uint64_t t0 = mono_us();
-	if (!precheck(c, b, u))
-		return;
+	if (!precheck(c, b, u)) {
+		errno = 0;
+		return NULL;
+	}
 
 	static unsigned serial;
 	char *tmp = xasprintf("%s/u%u", o->tmproot, ++serial);
 	if (mkdir(tmp, 0700) < 0) {
 		u->outcome = OUT_ERROR;
-		u->reason = xasprintf("mkdir %s: %s", tmp, strerror(errno));
+		int e = errno;
+		u->reason = xasprintf("mkdir %s: %s", tmp, strerror(e));
 		free(tmp);
-		return;
+		errno = e;
+		return NULL;
 	}
-	int timeout_s = c->timeout ? c->timeout : o->timeout_s;
-	struct spawner_arg a = {c, u->backend, o, tmp, timeout_s * 1000 - 250};
-	if (a.budget_ms < 100)
-		a.budget_ms = 100;
-	struct sandbox_result sr;
-	if (sandbox_run(spawner_main, &a, timeout_s * 1000, &sr) < 0) {
+	struct unit_job *j = xcalloc(1, sizeof *j);
+	j->c = c;
+	j->b = b;
+	j->u = u;
+	j->tmp = tmp;
+	j->t0 = t0;
+	j->timeout_s = c->timeout ? c->timeout : o->timeout_s;
+	j->a = (struct spawner_arg){c, u->backend, o, tmp, 0};
+	j->a.budget_ms = j->timeout_s * 1000 - 250;
+	if (j->a.budget_ms < 100)
+		j->a.budget_ms = 100;
+	/* The sandbox child gets a copy of J->a at the clone: nothing of it
+	 * needs to outlive this call in the child. */
+	if (sandbox_start(spawner_main, &j->a, j->timeout_s * 1000, &j->sb) < 0) {
+		int e = errno;
 		u->outcome = OUT_ERROR;
-		u->reason = xasprintf("could not create the sandbox: %s", strerror(errno));
-	} else {
-		char *obsp = xasprintf("%s/obs", tmp);
+		u->reason = xasprintf("could not create the sandbox: %s", strerror(e));
+		rm_tree(tmp);
+		free(tmp);
+		free(j);
+		u->duration_us = mono_us() - t0;
+		errno = e;
+		return NULL;
+	}
+	return j;
+}
+
+int unit_job_fd(const struct unit_job *j)
+{
+	return sandbox_fd(&j->sb);
+}
+
+uint64_t unit_job_deadline(const struct unit_job *j)
+{
+	return sandbox_deadline(&j->sb);
+}
+
+int unit_finish(struct unit_job *j)
+{
+	const struct sl_case *c = j->c;
+	struct unit_result *u = j->u;
+	int timeout_s = j->timeout_s;
+	struct sandbox_result sr;
+	sandbox_finish(&j->sb, &sr);
+	{
+		char *obsp = xasprintf("%s/obs", j->tmp);
 		char *text = read_file(obsp, 2u << 20, NULL);
 		free(obsp);
 		if (text)
@@ -401,14 +453,23 @@ void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struc
 		} else if (kv_get(&u->obs, "exit.timeout")) {
 			u->outcome = OUT_FAIL;
 			u->reason = xasprintf("the spawned child did not exit within %d ms and was killed",
-					      a.budget_ms);
+					      j->a.budget_ms);
 			kv_set(&u->obs, "exit.code", "timeout");
 		} else {
 			plant(&u->obs);
-			check_unit(c, b, u);
+			check_unit(c, j->b, u);
 		}
 	}
-	rm_tree(tmp);
-	free(tmp);
-	u->duration_us = mono_us() - t0;
+	rm_tree(j->tmp);
+	free(j->tmp);
+	u->duration_us = mono_us() - j->t0;
+	free(j);
+	return sr.init_errno;
+}
+
+void run_unit(const struct sl_case *c, size_t b, const struct run_opts *o, struct unit_result *u)
+{
+	struct unit_job *j = unit_start(c, b, o, u);
+	if (j)
+		unit_finish(j);
 }

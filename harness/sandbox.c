@@ -226,11 +226,12 @@ static void kill_sandbox(long pid, int pidfd, int pidns)
 	kill(-(pid_t)pid, SIGKILL); /* not reaped yet: its pgid cannot be reused */
 }
 
-int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res)
+int sandbox_start(int (*body)(void *), void *arg, int timeout_ms, struct sandbox *sb)
 {
 	int pidns = sandbox_kind() == SANDBOX_PIDNS;
 	int life[2];
-	memset(res, 0, sizeof *res);
+	memset(sb, 0, sizeof *sb);
+	sb->pidfd = sb->life = -1;
 	if (interrupted()) {
 		errno = EINTR;
 		return -1;
@@ -262,7 +263,35 @@ int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_r
 		errno = e;
 		return -1;
 	}
-	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	sb->pid = pid;
+	sb->pidfd = pidfd;
+	sb->life = life[1];
+	sb->pidns = pidns;
+	sb->deadline_ms = mono_ms() + (uint64_t)timeout_ms;
+	return 0;
+}
+
+int sandbox_fd(const struct sandbox *sb)
+{
+	return sb->pidfd;
+}
+
+uint64_t sandbox_deadline(const struct sandbox *sb)
+{
+	return sb->deadline_ms;
+}
+
+int sandbox_interrupt_fd(void)
+{
+	return stop_pipe[0];
+}
+
+void sandbox_finish(struct sandbox *sb, struct sandbox_result *res)
+{
+	long pid = sb->pid;
+	int pidfd = sb->pidfd, pidns = sb->pidns;
+	uint64_t deadline = sb->deadline_ms;
+	memset(res, 0, sizeof *res);
 	int done = 0, st = 0;
 	while (!done) {
 		uint64_t now = mono_ms();
@@ -303,10 +332,20 @@ int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_r
 		res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	}
 	int ie = 0;
-	if (recv(life[1], &ie, sizeof ie, MSG_DONTWAIT) == (ssize_t)sizeof ie)
+	if (recv(sb->life, &ie, sizeof ie, MSG_DONTWAIT) == (ssize_t)sizeof ie)
 		res->init_errno = ie;
 	if (pidfd >= 0)
 		close(pidfd);
-	close(life[1]);
+	close(sb->life);
+	sb->pidfd = sb->life = -1;
+}
+
+int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res)
+{
+	struct sandbox sb;
+	memset(res, 0, sizeof *res);
+	if (sandbox_start(body, arg, timeout_ms, &sb) < 0)
+		return -1;
+	sandbox_finish(&sb, res);
 	return 0;
 }

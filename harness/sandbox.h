@@ -4,6 +4,8 @@
 #ifndef SPAWNLAB_SANDBOX_H
 #define SPAWNLAB_SANDBOX_H
 
+#include <stdint.h>
+
 enum sandbox_kind { SANDBOX_PIDNS, SANDBOX_SUBREAPER };
 
 /* Which isolation this process can get; decided once. */
@@ -27,11 +29,29 @@ struct sandbox_result {
  * when the sandbox could not be created. */
 int sandbox_run(int (*body)(void *), void *arg, int timeout_ms, struct sandbox_result *res);
 
+/* The same in two halves, so that a driver can keep several sandboxes
+ * running: sandbox_start clones the init and returns at once (0, or -1
+ * with errno); sandbox_finish waits until it ends or its deadline passes
+ * (then kills it), reaps it and fills RES.  sandbox_fd is readable when
+ * the sandbox has ended (its pidfd; -1 on a kernel without pidfds, where
+ * only sandbox_finish can tell). */
+struct sandbox {
+	long pid;
+	int pidfd, life, pidns;
+	uint64_t deadline_ms;
+};
+int sandbox_start(int (*body)(void *), void *arg, int timeout_ms, struct sandbox *sb);
+int sandbox_fd(const struct sandbox *sb);
+uint64_t sandbox_deadline(const struct sandbox *sb);
+void sandbox_finish(struct sandbox *sb, struct sandbox_result *res);
+
 /* Interruption.  After sandbox_interruptible(), sandbox_interrupt() (async-
  * signal-safe: call it from a SIGINT/SIGTERM handler) makes the running
  * sandbox_run kill its sandbox at once and return with res->interrupted
  * set, and every later sandbox_run fail with EINTR.  0, or -1 with errno. */
 int sandbox_interruptible(void);
 void sandbox_interrupt(void);
+/* Readable once sandbox_interrupt() was called (-1 before sandbox_interruptible). */
+int sandbox_interrupt_fd(void);
 
 #endif

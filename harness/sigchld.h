@@ -4,6 +4,7 @@
 #ifndef SPAWNLAB_SIGCHLD_H
 #define SPAWNLAB_SIGCHLD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +26,36 @@ enum sc_reap {
 enum sc_pattern { PAT_BARRIER, PAT_STAGGERED, PAT_BUSY };
 
 struct sc_run;
+
+/* Where the parent is (sigchld_trace.c): opening the barrier (the
+ * close(2) that wakes every child), inside the method's wait, inside its
+ * reap loop, or anywhere else (busy: spinning, bookkeeping, or runnable
+ * and waiting for a CPU between the release and its first look). */
+enum sc_phase_kind { PH_RELEASE, PH_WAIT, PH_REAP, PH_BUSY, PH_N };
+
+struct sc_phase {
+	uint64_t t0, t1;
+	enum sc_phase_kind kind;
+};
+
+/* What one child saw of the parent in /proc just before it exited. */
+struct sc_sample {
+	char state;   /* State: R, S, ... */
+	char blocked; /* SIGCHLD in SigBlk */
+	char pending; /* SIGCHLD in ShdPnd or SigPnd */
+	char taken;
+};
+
+struct sc_trace {
+	struct sc_phase *ph;
+	long nph, phcap;
+	uint64_t first_note_ns; /* the first wait that returned a notification ended */
+	int status_fd;          /* the parent's /proc/self/status, read by sampling children */
+	long every;             /* direct child i samples when i % every == 0 */
+	struct sc_sample *samples;
+	int sched;              /* schedstat readable */
+	uint64_t run0, queued0, run_ns, queued_ns;
+};
 
 struct sc_method {
 	const char *name;
@@ -56,6 +87,7 @@ struct sc_run {
 	const struct sc_method *m;
 	struct step_ctx *ctx;
 	int exec;       /* children exec the probe through ctx->be */
+	int by_parent;  /* release=parent: the parent opens the barrier itself */
 	int naive;      /* this round reaps naively (one wait per notification) */
 	long want, n;   /* children asked for, made */
 	uint64_t step_ns; /* staggered: the gap between exits */
@@ -78,6 +110,9 @@ struct sc_run {
 	int efd;      /* signalfd, epoll or self-pipe fd, -1 */
 	long cursor;  /* sequential methods: the next child in spawn order */
 	int unblocked;
+	pthread_t releaser; /* the helper that opens the barrier */
+	int has_releaser;
+	struct sc_trace tr;
 };
 
 /* sigchld_children.c */
@@ -86,6 +121,10 @@ uint64_t sc_now_ns(void);
  * message in ERR after releasing and reaping whatever was made. */
 int sc_make_children(struct sc_run *r, enum sc_pattern pat, char *err, size_t errlen);
 void sc_release(struct sc_run *r);
+/* Open the barrier from a helper thread, about a millisecond from now;
+ * 0, or -1 with errno.  sc_release_join waits for it to have done so. */
+int sc_release_by_helper(struct sc_run *r);
+void sc_release_join(struct sc_run *r);
 long sc_stamped(const struct sc_run *r);
 /* 1 when every child is a zombie or gone (/proc/PID/stat), 0 if not. */
 int sc_all_exited(const struct sc_run *r);
@@ -94,6 +133,15 @@ long sc_index(const struct sc_run *r, pid_t pid);
  * at the deadline; returns how many were reaped. */
 long sc_reap_rest(struct sc_run *r);
 void sc_free(struct sc_run *r);
+
+/* sigchld_trace.c */
+void sc_trace_begin(struct sc_run *r);
+void sc_trace_phase(struct sc_run *r, enum sc_phase_kind kind, uint64_t t0, uint64_t t1);
+void sc_trace_sample(struct sc_run *r, long i);
+void sc_trace_release(struct sc_run *r);
+void sc_trace_end(struct sc_run *r);
+void sc_trace_report(const struct sc_run *r, struct step_ctx *ctx);
+void sc_trace_free(struct sc_run *r);
 
 /* sigchld_methods.c */
 const struct sc_method *sc_method_find(const char *name);

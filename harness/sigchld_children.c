@@ -8,6 +8,7 @@
  * writes its stamp into the memfd given as fd 4. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,9 @@ static struct sc_run *cur; /* the round being made (children share memory) */
  * CLONE_FILES): making and ending one costs no page-table or fd-table
  * copy, so 10,000 of them fit in seconds, and N pidfds do not make each
  * one cost N.  It only reads the barrier (nothing signals it, so read
- * cannot fail and touch the shared errno), sleeps, stamps and exits. */
+ * cannot fail and touch the shared errno), sleeps, samples the parent's
+ * /proc status if it is one of the sampling children (sigchld_trace.c),
+ * stamps and exits. */
 static int child_main(void *arg)
 {
 	long i = (long)(intptr_t)arg;
@@ -51,6 +54,7 @@ static int child_main(void *arg)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 			;
 	}
+	sc_trace_sample(cur, i);
 	cur->sh->stamp[i] = sc_now_ns();
 	_exit(got == 0 ? 0 : 1);
 }
@@ -134,6 +138,7 @@ static int cmp_pid(const void *a, const void *b, void *arg)
 int sc_make_children(struct sc_run *r, enum sc_pattern pat, char *err, size_t errlen)
 {
 	long want = r->want;
+	sc_trace_begin(r);
 	r->pid = xcalloc((size_t)want, sizeof *r->pid);
 	r->pidfd = xcalloc((size_t)want, sizeof *r->pidfd);
 	r->learn = xcalloc((size_t)want, sizeof *r->learn);
@@ -216,6 +221,48 @@ void sc_release(struct sc_run *r)
 	r->bar[1] = -1;
 }
 
+/* The helper opens the barrier a little after the parent has gone on to
+ * its wait.  Closing the last write end wakes every child, and the task
+ * that wakes 10,000 of them is preempted by them: released by the parent
+ * itself, the exits happen while the parent is still inside close(2), a
+ * pending SIGCHLD is not delivered until it returns to user mode, and
+ * every exit after the first coalesces with it whatever the method
+ * (measured: release=parent, sigchld_trace.c).  The helper blocks every
+ * signal, so SIGCHLD and the deadline's SIGALRM go to the parent. */
+#define RELEASE_DELAY_NS 1000000
+
+static void *releaser(void *arg)
+{
+	struct sc_run *r = arg;
+	struct timespec ts = {0, RELEASE_DELAY_NS};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	sc_release(r);
+	return NULL;
+}
+
+int sc_release_by_helper(struct sc_run *r)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&r->releaser, NULL, releaser, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	r->has_releaser = 1;
+	return 0;
+}
+
+void sc_release_join(struct sc_run *r)
+{
+	if (r->has_releaser)
+		pthread_join(r->releaser, NULL);
+	r->has_releaser = 0;
+}
+
 long sc_stamped(const struct sc_run *r)
 {
 	long k = 0;
@@ -293,6 +340,7 @@ long sc_reap_rest(struct sc_run *r)
 
 void sc_free(struct sc_run *r)
 {
+	sc_trace_free(r);
 	for (long i = 0; r->pidfd && i < r->n; i++)
 		if (r->pidfd[i] >= 0)
 			close(r->pidfd[i]);

@@ -1,18 +1,56 @@
 """Shared helpers: the tests drive the real binaries in $SPAWNLAB_BUILD
-(default ../build) against the real kernel."""
+(default ../build) against the real kernel.
+
+Hooks for test modules (issue 22):
+- `default_run` (session fixture): one `spawnlab run` of the default suite,
+  shared by every module that reads a real result; `subset(doc, "fam/*")`
+  cuts it down to the cases a module looks at.  A module needing a family
+  run differently (other backends, scaled-down case files, a VM) runs its
+  own; one that only reads results takes this one.
+- `need_deb(package, present)`: skip, naming the command that installs the
+  package, when a test's tool is missing.  Every such package is listed in
+  tests/debs.txt, which `make deps` (run by `make test`) installs as root.
+- The driver and probe the tests run are private copies (SPAWNLAB, PROBE),
+  so that `our_processes()` counts this session's processes only: another
+  program running build/spawnlab cannot fail a test."""
+import atexit
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("SPAWNLAB_BUILD", ROOT / "build"))
-SPAWNLAB = BUILD / "spawnlab"
-PROBE = BUILD / "probe"
 SCHEMA = json.loads((ROOT / "reports" / "result.schema.json").read_text())
+DEBS = ROOT / "tests" / "debs.txt"
+
+
+def _private_build():
+    """BUILD's programs copied into a folder of this session, beside links to
+    the repository's cases/ and reports/ (the driver finds both beside
+    itself).  /proc/PID/exe then tells this session's processes from those
+    of any other run of the same checkout."""
+    top = Path(tempfile.mkdtemp(prefix="spawnlab-tests."))
+    top.chmod(0o755)
+    atexit.register(shutil.rmtree, top, True)
+    (top / "build").mkdir(mode=0o755)
+    (top / "cases").symlink_to(ROOT / "cases")
+    (top / "reports").symlink_to(ROOT / "reports")
+    for name in ("spawnlab", "probe", "tiny", "tiny-dyn", "pdspawn-check", "pdspawn-check-legacy"):
+        if (BUILD / name).exists():
+            shutil.copy2(BUILD / name, top / "build" / name)
+    return top / "build"
+
+
+PRIVATE_BUILD = _private_build()
+SPAWNLAB = PRIVATE_BUILD / "spawnlab"
+PROBE = PRIVATE_BUILD / "probe"
 
 
 def run(args, timeout=300, **kw):
@@ -71,7 +109,7 @@ def finding_units(doc):
 
 
 def our_processes():
-    """Processes running our probe or driver (by /proc/PID/exe)."""
+    """Processes running this session's driver or probe (by /proc/PID/exe)."""
     mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve())}
     found = []
     for d in os.listdir("/proc"):
@@ -84,6 +122,59 @@ def our_processes():
         if exe in mine:
             found.append((int(d), exe))
     return found
+
+
+def debs():
+    """The packages tests need (tests/debs.txt, without comments)."""
+    return [w for line in DEBS.read_text().splitlines() for w in line.split("#", 1)[0].split()]
+
+
+def need_deb(package, present):
+    """Skip unless PRESENT (a tool of PACKAGE was found), saying how to get it."""
+    assert package in debs(), f"{package} is not in tests/debs.txt: add it there"
+    if not present:
+        pytest.skip(f"{package} is not installed: run `make deps` as root "
+                    f"(or scripts/ensure-debs {package})")
+
+
+def subset(doc, *patterns):
+    """DOC with only the cases whose id matches one of PATTERNS (globs), its
+    summary counted again over them."""
+    import fnmatch
+    out = dict(doc)
+    out["cases"] = [c for c in doc["cases"] if any(fnmatch.fnmatchcase(c["id"], p) for p in patterns)]
+    s = {k: 0 for k in ("pass", "fail", "skip", "error", "xfail", "xpass")}
+    for c in out["cases"]:
+        s[c["outcome"]] += 1
+    out["summary"] = dict(s, cases=len(out["cases"]), run=len(out["cases"]))
+    return out
+
+
+HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory):
+    """The default suite, run once per session as `make run` runs it (every
+    case that is not explicit, every backend; JSON on stdout): .proc (the
+    CompletedProcess), .doc (the validated result), .out (its folder, where
+    result.json is), .pid_max_before/.pid_max_after (the host's).
+    SPAWNLAB_DEFAULT_RESULT=path/to/result.json reuses an earlier default
+    run instead, to iterate on tests quickly (make test never sets it)."""
+    reuse = os.environ.get("SPAWNLAB_DEFAULT_RESULT")
+    if reuse:  # for iterating on tests only: a result.json of an earlier default run
+        doc = validate(json.loads(Path(reuse).read_text()))
+        bad = doc["summary"]["fail"] + doc["summary"]["error"]
+        p = subprocess.CompletedProcess([str(SPAWNLAB), "run"], 1 if bad else 0, "", "")
+        pid_max = HOST_PID_MAX.read_text()
+        return SimpleNamespace(proc=p, doc=doc, out=Path(reuse).parent, pid_max_before=pid_max,
+                               pid_max_after=pid_max)
+    out = tmp_path_factory.mktemp("default-run") / "out"
+    before = HOST_PID_MAX.read_text()
+    p = run(["run", "--format", "json", "--out", str(out)], timeout=1200)
+    after = HOST_PID_MAX.read_text()
+    doc = validate(json.loads((out / "result.json").read_text()))
+    return SimpleNamespace(proc=p, doc=doc, out=out, pid_max_before=before, pid_max_after=after)
 
 
 @pytest.fixture

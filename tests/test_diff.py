@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, run_json
+from conftest import ROOT, subset
 
 DIFF = ROOT / "scripts" / "diff"
 
@@ -17,10 +17,12 @@ def diff(a, b, *args):
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("real")
-    _, doc = run_json(tmp, "exec", "cost")
-    return tmp / "out" / "result.json", doc
+def real(tmp_path_factory, default_run):
+    """The exec and cost families of the session's default run."""
+    doc = subset(default_run.doc, "exec/*", "cost/*")
+    path = tmp_path_factory.mktemp("real") / "result.json"
+    path.write_text(json.dumps(doc))
+    return path, doc
 
 
 def write(tmp_path, name, doc):

@@ -1,11 +1,12 @@
 """pidwrap: pid reuse forced inside a private pid namespace.  What a stale
 pid reaches (the stranger) and what a pidfd reaches (nothing), per
-backend, and the host's pid_max left as it was."""
+backend, and the host's pid_max left as it was.  The family comes from the
+session's default run."""
 from pathlib import Path
 
 import pytest
 
-from conftest import run, run_json, units, available_backends, our_processes
+from conftest import run, subset, units, available_backends, our_processes
 
 HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 SCENARIO_CASES = ("pidwrap/stale_kill", "pidwrap/pidfd_open_race", "pidwrap/waitpid_stale",
@@ -28,18 +29,17 @@ def failures(doc):
 
 
 @pytest.fixture(scope="module")
-def family(tmp_path_factory):
-    """Run the whole family once; the host's pid_max read before and after."""
-    before = HOST_PID_MAX.read_text()
-    p, doc = run_json(tmp_path_factory.mktemp("pidwrap"), "pidwrap", timeout=900)
-    after = HOST_PID_MAX.read_text()
-    return p, doc, before, after
+def family(default_run):
+    """The family from the default run; the host's pid_max read before and
+    after that run."""
+    return (default_run.proc, subset(default_run.doc, "pidwrap/*"), default_run.pid_max_before,
+            default_run.pid_max_after)
 
 
 def test_family_passes_and_host_pid_max_unchanged(family):
     p, doc, before, after = family
     assert after == before, f"HOST pid_max changed: {before!r} -> {after!r}"
-    assert p.returncode == 0, failures(doc)
+    assert not failures(doc), failures(doc)
     assert doc["complete"] is True
     ids = {c["id"] for c in doc["cases"]}
     for cid in ("pidwrap/wrap_400", "pidwrap/zombie_not_reused", "pidwrap/pdspawn_api") + SCENARIO_CASES:
@@ -144,9 +144,10 @@ def test_driver_sigkilled_mid_family_leaves_host_and_no_processes(tmp_path):
     import time
     from conftest import SPAWNLAB
     before = HOST_PID_MAX.read_text()
-    proc = subprocess.Popen([str(SPAWNLAB), "run", "pidwrap", "--format", "json", "--out", str(tmp_path / "o")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(2.5)  # well inside the family (it takes ~15 s)
+    # One unit at a time, so that the family takes long enough (~7 s).
+    proc = subprocess.Popen([str(SPAWNLAB), "run", "pidwrap", "--jobs", "1", "--format", "json", "--out",
+                             str(tmp_path / "o")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.0)  # well inside the family
     assert proc.poll() is None, "the family ended before the kill"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)

@@ -108,14 +108,15 @@ def write_cases(root, quick=8, slow=2):
     return root / "cases"
 
 
-def as_nobody(limits=None):
-    """preexec_fn: set rlimits {resource: value} (while root), then become nobody."""
+def as_nobody(limits=None, uid=NOBODY):
+    """preexec_fn: set rlimits {resource: value} (while root), then become
+    nobody (or UID)."""
     def pre():
         for res, val in (limits or {}).items():
             resource.setrlimit(res, (val, val))
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(uid)
+        os.setuid(uid)
     return pre
 
 
@@ -250,11 +251,12 @@ def driver_fds(pid):
     return fds
 
 
-def test_own_fds_and_processes_stay_bounded_and_cloexec(cases_dir, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_own_fds_and_processes_stay_bounded_and_cloexec(cases_dir, tmp_path, jobs):
     # 60 quick cases x 3 backends: 180 units, sampled from /proc as they run.
     (cases_dir / "many.case").write_text("".join(QUICK.format(i=i) for i in range(60)))
     p = subprocess.Popen([str(SPAWNLAB), "run", "--cases", str(cases_dir.parent), "--backend",
-                          "fork,posix_spawn,pdspawn", "--out", str(tmp_path / "o")],
+                          "fork,posix_spawn,pdspawn", "--jobs", str(jobs), "--out", str(tmp_path / "o")],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     samples, max_fds, max_kids, not_cloexec = 0, 0, 0, {}
     first = None
@@ -272,12 +274,14 @@ def test_own_fds_and_processes_stay_bounded_and_cloexec(cases_dir, tmp_path):
         not_cloexec.update({fd: oct(fl) for fd, fl in fds.items() if fd > 2 and not fl & os.O_CLOEXEC})
         time.sleep(0.003)
     assert p.wait(timeout=120) == 0, p.stderr.read()
-    print(f"\n{samples} samples: driver fds first {first} max {max_fds}, descendants max {max_kids}")
+    print(f"\n--jobs {jobs}, {samples} samples: driver fds first {first} max {max_fds}, "
+          f"descendants max {max_kids}")
     assert samples > 10
-    # stdio, the stop pipe, the lifeline, the pidfd, a file being read or written.
-    assert max_fds <= 3 + 2 + 1 + 1 + 2, max_fds
+    # stdio, the stop pipe, a lifeline and a pidfd per running unit, a file
+    # being read or written.
+    assert max_fds <= 3 + 2 + 2 * jobs + 2, max_fds
     # A unit is the sandbox init, the spawner and the probe.
-    assert max_kids <= 3, max_kids
+    assert max_kids <= 3 * jobs, max_kids
     assert not_cloexec == {}, f"driver fds without O_CLOEXEC: {not_cloexec}"
 
 
@@ -328,23 +332,28 @@ def outcomes(doc):
     return got
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="switching to nobody needs root")
+def free_uid():
+    """A uid no process runs as: RLIMIT_NPROC counts every process of the
+    user, so nobody's (other programs run as 65534) would count too."""
+    taken = uids()
+    return next(u for u in range(61000, 62000) if u not in taken)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to an unprivileged user needs root")
 @pytest.mark.parametrize("nproc", [1, 2, 3, 4, 8])
-def test_low_rlimit_nproc_as_nobody(shared_dir, bindir, nproc):
-    # Root ignores RLIMIT_NPROC (CAP_SYS_RESOURCE), so the driver runs as
-    # nobody: no pid namespace then, the sandbox is a subreaper.
-    if NOBODY in uids():
-        pytest.skip("processes of uid 65534 run here: they would count against the limit")
+def test_low_rlimit_nproc_as_unprivileged_user(shared_dir, bindir, nproc):
+    # Root ignores RLIMIT_NPROC (CAP_SYS_RESOURCE), so the driver runs as a
+    # uid of its own: no pid namespace then, the sandbox is a subreaper.
     out = shared_dir / "out"
     out.mkdir()
     out.chmod(0o777)
     p, took = run_limited(bindir, ["exec", "--backend", "fork,vfork,posix_spawn,pdspawn"],
-                          as_nobody({resource.RLIMIT_NPROC: nproc}), out)
+                          as_nobody({resource.RLIMIT_NPROC: nproc}, uid=free_uid()), out)
     doc = judge_exhausted(p, out)
     assert doc is not None, p.stderr
     assert doc["environment"]["privileges"]["sandbox"] == "subreaper"
     got = outcomes(doc)
-    print(f"\nRLIMIT_NPROC={nproc} as nobody: exit {p.returncode} in {took:.1f} s, units {got}")
+    print(f"\nRLIMIT_NPROC={nproc} as an unprivileged user: exit {p.returncode} in {took:.1f} s, units {got}")
     if nproc == 1:  # the driver alone: no sandbox can be created
         assert set(got) <= {"error", "skip"}, got
         assert all("Resource temporarily unavailable" in u["reason"]

@@ -1,6 +1,7 @@
 """scripts/report: a real result renders into report.md and a self-contained
 report.html whose matrix has the backends as columns and whose cells come
-from the data (or say "not measured")."""
+from the data (or say "not measured"); the report of a default run
+measures every row of the shipped matrix (issue 22)."""
 import copy
 import html.parser
 import json
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, run_json
+from conftest import ROOT, need_deb, subset
 
 REPORT = ROOT / "scripts" / "report"
 MATRIX = json.loads((ROOT / "scripts" / "matrix.json").read_text())
@@ -22,11 +23,13 @@ def report(*args):
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    """One real run of the exec and cost families."""
-    tmp = tmp_path_factory.mktemp("real")
-    _, doc = run_json(tmp, "exec", "cost")
-    return tmp / "out" / "result.json", doc
+def real(tmp_path_factory, default_run):
+    """The exec and cost families of the session's default run, as a result
+    of their own (small, so that rendering it is quick)."""
+    doc = subset(default_run.doc, "exec/*", "cost/*")
+    path = tmp_path_factory.mktemp("real") / "result.json"
+    path.write_text(json.dumps(doc))
+    return path, doc
 
 
 class Page(html.parser.HTMLParser):
@@ -227,8 +230,8 @@ def test_help():
     assert p.returncode == 0 and "--matrix" in p.stdout
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 def test_opens_in_headless_chromium(rendered, tmp_path):
+    need_deb("chromium", shutil.which("chromium"))
     _, out, _ = rendered
     p = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
                         f"--user-data-dir={tmp_path}", (out / "report.html").as_uri()],
@@ -282,3 +285,49 @@ def test_count_measure_and_known_findings(real, tmp_path):
         assert "spawn.errno = ENOENT" in text and "observed ENOENT" in text
         assert "spawn.errno = ENOENT" in text and "observed ENOENT" in text
         assert text.index("Known findings") < text.index("Semantics matrix")
+
+
+@pytest.fixture(scope="module")
+def full(default_run, tmp_path_factory):
+    """The whole default run rendered with the shipped matrix."""
+    out = tmp_path_factory.mktemp("full")
+    p = report(default_run.out / "result.json", "--out", out)
+    assert p.returncode == 0, p.stderr
+    return default_run.doc, out, parse(out / "report.html")
+
+
+def test_default_report_measures_every_row(full):
+    """Every row of the semantics matrix has a value in a default run: the
+    race leak rate and the large-parent latency from their budgeted cases
+    when the explicit full-size ones were not run."""
+    doc, out, page = full
+    t = matrix_table(page)
+    unmeasured = [(r[0], b) for r in t["rows"][1:] for b, cell in zip(doc["run"]["backends"], r[1:])
+                  if cell.startswith("not measured")]
+    assert unmeasured == []
+    rows = {r[0]: r[1:] for r in t["rows"][1:]}
+    race = next(v for k, v in rows.items() if k.startswith("race leak rate"))
+    large = next(v for k, v in rows.items() if k.startswith("spawn latency, large parent"))
+    avail = {b["name"] for b in doc["environment"]["backends"] if b["available"]}
+    for b, r, lg in zip(doc["run"]["backends"], race, large):
+        if b in avail:
+            assert "budgeted" in r and "budgeted" in lg, (b, r, lg)
+    md = (out / "report.md").read_text()
+    assert "not measured" not in md.split("## Semantics matrix")[1].split("\n## ")[0]
+
+
+def test_sigchld_tables(full):
+    """The report says how each method counts a notification, and where the
+    parent was while 10,000 children exited, with the run's numbers."""
+    doc, out, page = full
+    md = (out / "report.md").read_text()
+    assert "How the sigchld experiment counts a notification" in md
+    where = next(t for t in MATRIX["tables"] if "cases" in t)
+    assert where["title"] in md
+    table = next(t for t in page.tables if t["rows"] and t["rows"][0][:2] == ["case", "exits"])
+    by_case = {r[0]: r for r in table["rows"][1:]}
+    for c in doc["cases"]:
+        if c["id"].startswith("sigchld/barrier_") and c["id"].endswith("_10000"):
+            u = c["backends"][0]
+            row = by_case[c["id"].split("/", 1)[1]]
+            assert row[1] == str(u["numbers"]["exits"]) and row[2] == str(u["numbers"]["notifications"])

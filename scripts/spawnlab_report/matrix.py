@@ -6,7 +6,11 @@ globs) and either a `template` filled from the unit's numbers and
 observation (see result.render), or `"outcomes": true` for a count of the
 units' outcomes, or `"count": KEY` for how many of the units that report
 KEY have a value not in `not` (or in `in`), as {n} of {m} in the template.
-A cell with no data says "not measured"; a skipped unit says why.  Nothing is computed that the file does not ask for."""
+A cell with no data says "not measured"; a skipped unit says why.  Nothing is computed that the file does not ask for.
+
+`tables` are shown as they are (`header` and `rows`: documentation of how
+something is measured) or filled from the result (`cases` and `keys`: one
+row per case, from its first unit that ran)."""
 import fnmatch
 import json
 import statistics
@@ -32,6 +36,10 @@ def load_spec(path):
             if "count" in m and ("template" not in m or ("not" in m) == ("in" in m)):
                 raise R.InputError(f"{path}: row {row['property']!r}: a \"count\" measure needs "
                                    "a \"template\" and one of \"not\" or \"in\"")
+    for i, t in enumerate(spec.get("tables", [])):
+        if "title" not in t or not (("header" in t and "rows" in t) or ("cases" in t and "keys" in t)):
+            raise R.InputError(f"{path}: table {i}: needs a \"title\" and either \"header\" and \"rows\" "
+                               "or \"cases\" and \"keys\"")
     return spec
 
 
@@ -248,3 +256,25 @@ def lines_data(doc, chart, backends):
     if floors:  # each unit measured the floor in its own loop: their median
         out[chart.get("floor_label", "floor")] = [(x, statistics.median(v)) for x, v in floors.items()]
     return {k: sorted(v) for k, v in out.items()}
+
+
+def table_data(doc, table):
+    """(header, rows) of a table: its own rows, or one row per matching case
+    (the case's name, then each key of its first unit that was not skipped;
+    "" where that unit lacks the key).  Rows with no unit that ran are left
+    out; no row at all gives (header, [])."""
+    if "rows" in table:
+        return table["header"], table["rows"]
+    labels = table.get("labels", {})
+    header = ["case"] + [labels.get(k, k) for k in table["keys"]]
+    rows = []
+    for c in R.match_cases(doc, table["cases"]):
+        u = next((u for u in c["backends"] if u["outcome"] != "skip"), None)
+        if u is None:
+            continue
+        vals = []
+        for k in table["keys"]:
+            v = R.lookup(u, k)
+            vals.append("" if v is None else R.fmt_number(v) if R.as_number(v) is not None else str(v))
+        rows.append([c["id"].split("/", 1)[1]] + vals)
+    return header, rows

@@ -81,6 +81,16 @@ def _charts(doc, spec, backends):
     return out
 
 
+def _tables(doc, spec):
+    out = []
+    for t in spec.get("tables", []):
+        header, rows = M.table_data(doc, t)
+        cases = t.get("cases", [])
+        out.append({"title": t["title"], "note": t.get("note", ""), "header": header, "rows": rows,
+                    "cases": cases if isinstance(cases, list) else [cases], "measured": "cases" in t})
+    return out
+
+
 def context(doc, spec, src):
     backends = R.backends(doc)
     avail = {b["name"]: b for b in doc["environment"]["backends"]}
@@ -102,7 +112,7 @@ def context(doc, spec, src):
     return {"doc": doc, "env": doc["environment"], "run": doc["run"], "summary": doc["summary"],
             "src": str(src), "backends": backends, "avail": avail, "matrix": rows,
             "families": _families(doc, backends), "skips": _skips(doc), "failures": failures,
-            "findings": findings,
+            "findings": findings, "tables": _tables(doc, spec),
             "not_for_backend": sum(1 for c in doc["cases"] for u in c["backends"] if not R.applies(u)),
             "anchor": anchor}
 
