@@ -39,13 +39,14 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # The driver: every harness source but the separate programs.
-PROGRAMS   := harness/probe.c harness/pdspawn_check.c harness/tiny.c
+PROGRAMS   := harness/probe.c harness/pdspawn_check.c harness/tiny.c harness/pidfd_child.c
 DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c))
 DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
 HEADERS    := $(wildcard harness/*.h)
 
 .PHONY: all run test deps clean bench
-all: $(BUILD)/spawnlab $(BUILD)/probe $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn
+all: $(BUILD)/spawnlab $(BUILD)/probe $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn \
+     $(BUILD)/pidfd-child
 
 $(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION
 	@mkdir -p $(@D)
@@ -60,6 +61,13 @@ $(BUILD)/probe: harness/probe.c harness/names.c harness/rawsig.c $(HEADERS) Make
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/rawsig.c 2>/dev/null || \
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/rawsig.c
+
+# The pidfd experiments' child (pidfd_child.c): static like the probe, with
+# threads.
+$(BUILD)/pidfd-child: harness/pidfd_child.c harness/sys.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -pthread -o $@ $< 2>/dev/null || \
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -pthread -o $@ $<
 
 # The benchmark's child, static and dynamic (experiment_bench.c).
 $(BUILD)/tiny: harness/tiny.c Makefile

@@ -11,5 +11,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_FD_RACE,
 	EXPERIMENT_SIGCHLD,
 	EXPERIMENT_EINTR,
+	EXPERIMENTS_PIDFD,
 	{0},
 };
