@@ -144,7 +144,7 @@ check-asan: deps
 		{ rm -rf $(ASAN_BUILD); mkdir -p $(ASAN_BUILD); echo '$(CC) $(SAN_FLAGS)' >$(ASAN_BUILD)/.san-flags; }
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT='-O1 -g' CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' \
 		$(ASAN_BUILD)/spawnlab $(ASAN_BUILD)/pdspawn-check $(ASAN_BUILD)/pdspawn-check-legacy
-	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn
+	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn $(ASAN_BUILD)/pidfd-child
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
 		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c harness/rawsig.c
