@@ -71,8 +71,8 @@ def finding_units(doc):
 
 
 def our_processes():
-    """Processes running our probe or driver (by /proc/PID/exe)."""
-    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve())}
+    """Processes running our probe, driver or pidfd child (by /proc/PID/exe)."""
+    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve()), str((BUILD / "pidfd-child").resolve())}
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == os.getpid():
