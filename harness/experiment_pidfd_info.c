@@ -241,18 +241,27 @@ static int sc_not_pidfd(struct step_ctx *ctx, char *err, size_t errlen)
 	return r;
 }
 
-/* Across pid namespaces.  The spawner (the unit's own, used for nothing
- * after this) unshares CLONE_NEWPID, so the backend's child is pid 1 of a
- * new namespace below ours: what we read about it, and what it reads about
- * us through a pidfd of ours it inherits (fd 6). */
+/* Across pid namespaces.  The spawner unshares CLONE_NEWPID, so the
+ * backend's child is pid 1 of a new namespace below ours, and then goes
+ * back to its own namespace for later children (setns to its active pid
+ * namespace).  What we read about the child, and what it reads about us
+ * through a pidfd of ours it inherits (fd 6). */
 static int sc_other_pidns(struct step_ctx *ctx, char *err, size_t errlen)
 {
 	int self = sl_pidfd_open(getpid(), 0);
-	if (self < 0)
-		return EXP_BROKE(err, errlen, "pidfd_open(self)");
+	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || own < 0) {
+		int r = EXP_BROKE(err, errlen, "pidfd_open(self) or /proc/self/ns/pid");
+		if (self >= 0)
+			close(self);
+		if (own >= 0)
+			close(own);
+		return r;
+	}
 	if (unshare(CLONE_NEWPID) < 0) {
 		int e = errno;
 		close(self);
+		close(own);
 		snprintf(err, errlen, "unshare(CLONE_NEWPID): %s", errno_name(e));
 		return e == EPERM || e == EINVAL ? STEP_UNSUPPORTED : -1;
 	}
@@ -261,8 +270,14 @@ static int sc_other_pidns(struct step_ctx *ctx, char *err, size_t errlen)
 	struct kid_fd extra = {self, 6};
 	int r = kid_spawn(ctx, &k, args, &extra, 1, err, errlen);
 	close(self);
+	int back = setns(own, CLONE_NEWPID);
+	close(own);
 	if (r < 0)
 		return -1;
+	if (back < 0) {
+		kid_end(&k);
+		return EXP_BROKE(err, errlen, "setns back to the spawner's pid namespace");
+	}
 	info_stage(ctx, &k, "nschild", SL_PIDFD_INFO_EXIT);
 	fdinfo_stage(ctx, &k, "fdinfo.nschild");
 	char line[128];
@@ -276,6 +291,15 @@ static int sc_other_pidns(struct step_ctx *ctx, char *err, size_t errlen)
 	obs_put(ctx, "foreign.get_info", "%s", ie ? errno_name(ie) : "0");
 	obs_put(ctx, "foreign.pidfd_send_signal", "%s", se ? errno_name(se) : "0");
 	kid_end(&k);
+	/* A later child is in our namespace again. */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(getpid() == 1 ? 1 : 0);
+	int st = -1;
+	if (c > 0)
+		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+			;
+	obs_put(ctx, "nschild.after_setns", "%s", c < 0 ? errno_name(errno) : st == 0 ? "own_ns" : "new_ns");
 	return 0;
 }
 
