@@ -39,7 +39,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 # The driver: every harness source but the separate programs.
-PROGRAMS   := harness/probe.c harness/pdspawn_check.c harness/tiny.c harness/pidfd_child.c
+PROGRAMS   := harness/probe.c harness/pdspawn_check.c harness/tiny.c
 DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c))
 DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
 HEADERS    := $(wildcard harness/*.h)
@@ -62,9 +62,10 @@ $(BUILD)/probe: harness/probe.c harness/names.c harness/rawsig.c $(HEADERS) Make
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/rawsig.c 2>/dev/null || \
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/rawsig.c
 
-# The pidfd experiments' child (pidfd_child.c): static like the probe, with
-# threads.
-$(BUILD)/pidfd-child: harness/pidfd_child.c harness/sys.h Makefile
+# The pidfd experiments' child: static like the probe, with threads.  In
+# harness/probe/ (the redesign's home of the instruments), out of the
+# harness/*.c glob that the driver and the fuzz targets link.
+$(BUILD)/pidfd-child: harness/probe/pidfd_child.c harness/sys.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -pthread -o $@ $< 2>/dev/null || \
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -pthread -o $@ $<

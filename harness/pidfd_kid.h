@@ -1,5 +1,5 @@
 /* pidfd_kid.h: a child of the backend under test, running build/pidfd-child
- * (pidfd_child.c), and the pidfd that names it, for the pidfd experiments
+ * (harness/probe/pidfd_child.c), and the pidfd that names it, for the pidfd experiments
  * (experiment_pidfd_info.c, experiment_pidfd_wait.c,
  * experiment_pidfd_signal.c, experiment_threads.c).
  *
