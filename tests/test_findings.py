@@ -104,7 +104,7 @@ def test_finding_for_another_libc_does_not_apply(tmp_path, cases_dir):
 # test_all_shipped_cases_parse loads them all).
 PLANT_SET = ["exec", "fd", "libc", "pidwrap", "cost", "eintr/pipe_read_*", "eintr/sleep_*",
              "sigchld/barrier_*_10", "sigchld/exec_*_1", "pidfd/get_info_*", "pidfd/waitid_stopped",
-             "threads/leader_exits_first", "clone/clear_sighand"]
+             "threads/leader_exits_first", "clone/flag_clear_sighand"]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import run, run_json, units, available_backends, features, our_processes
 
-FAMILIES = ("pidfd", "threads", "clone")
+FAMILIES = ("pidfd", "threads", "clone/flag_*")
 EXPERIMENTS = {
     # experiment: (a planted case that must fail, the key it gets wrong)
     "pidfd_info": ("run pidfd_info scenario=exit\nexpect reaped.exit = exit 24\n", "reaped.exit"),
@@ -32,7 +32,7 @@ def test_families_pass_skip_with_reason_or_reproduce_findings(result):
     assert p.returncode == 0
     ids = {c["id"] for c in doc["cases"]}
     for cid in ("pidfd/get_info_exit", "pidfd/waitid_dumped", "pidfd/getfd_zombie", "pidfd/exit_signal_exec",
-                "threads/leader_exits_first", "threads/thread_execs", "clone/autoreap", "clone/unknown_flags"):
+                "threads/leader_exits_first", "threads/thread_execs", "clone/flag_autoreap", "clone/flag_unknown_flags"):
         assert cid in ids
     for c in doc["cases"]:
         assert any(s.get("type") for s in c["sources"]), c["id"]
@@ -89,14 +89,14 @@ def test_clone_flags_known_or_skipped_naming_the_commit(result):
     commits = {"autoreap": "12ae2c81b21c", "nnp": "24baca56fafc", "pidfd_autokill": "c8134b5f13ae",
                "empty_mntns": "9d4e752a24f7"}
     for flag, commit in commits.items():
-        unit = u[(f"clone/{flag}", "clone3")]
+        unit = u[(f"clone/flag_{flag}", "clone3")]
         if unit["outcome"] == "skip":
             assert commit in unit["reason"] and "EINVAL" in unit["reason"]
             assert features()[f"clone_{flag}"] == "no"
         else:
             assert unit["outcome"] == "pass", unit["reason"]
             assert features()[f"clone_{flag}"] == "yes"
-    assert u[("clone/unknown_flags", "clone3")]["observation"]["unknown.lowest"] == "EINVAL"
+    assert u[("clone/flag_unknown_flags", "clone3")]["observation"]["unknown.lowest"] == "EINVAL"
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
