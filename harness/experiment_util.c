@@ -1,6 +1,9 @@
 /* experiment_util.c: shared by the experiments. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "experiments.h"
 
@@ -42,4 +45,17 @@ void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t 
 	obs_num(ctx, key, pct(us, n, 75) - pct(us, n, 25));
 	snprintf(key, sizeof key, "%s_mean_us", prefix);
 	obs_num(ctx, key, (double)(long long)(sum / (double)n * 1000) / 1000);
+}
+
+int exp_broke_at(const char *file, int line, char *err, size_t errlen, const char *fmt, ...)
+{
+	int e = errno;
+	char what[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	const char *base = strrchr(file, '/');
+	snprintf(err, errlen, "%s:%d: %s: %s", base ? base + 1 : file, line, what, e ? strerror(e) : "failed");
+	return -1;
 }

@@ -17,5 +17,6 @@ const struct step_kind sl_experiments[] = {
 	EXPERIMENT_FD_SHARE,
 	EXPERIMENT_CLONE_SHARE,
 	EXPERIMENT_PID_NS,
+	EXPERIMENTS_PIDFD,
 	{0},
 };

@@ -157,8 +157,46 @@ int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, 
 	  {"parent", ARG_CHOICE, 0, "classic", "classic|descriptor"}},                                     \
 	 exp_eintr}
 
+/* The pidfd API's details (experiment_pidfd_*.c, experiment_threads.c,
+ * experiment_clone_flags.c; their child is build/pidfd-child, pidfd_kid.h). */
+extern const char pidfd_info_scenarios[], pidfd_wait_scenarios[], pidfd_signal_scenarios[],
+	threads_scenarios[], clone_flag_names[];
+int exp_pidfd_info(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_pidfd_wait(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_pidfd_signal(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_threads(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+int exp_clone_flag(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+#define EXPERIMENTS_PIDFD                                                                                     \
+	{"pidfd_info",                                                                                        \
+	 "ioctl(PIDFD_GET_INFO) and fdinfo of a backend's child: running, exited, reaped; sizes, non-pidfds",  \
+	 {{"scenario", ARG_CHOICE, 1, NULL, pidfd_info_scenarios}},                                           \
+	 exp_pidfd_info},                                                                                     \
+	{"pidfd_wait",                                                                                        \
+	 "waitid(P_PIDFD) on a backend's child: stopped, continued, killed, dumped; WNOHANG, O_NONBLOCK",      \
+	 {{"scenario", ARG_CHOICE, 1, NULL, pidfd_wait_scenarios}},                                           \
+	 exp_pidfd_wait},                                                                                     \
+	{"pidfd_signal",                                                                                      \
+	 "pidfd_send_signal and pidfd_getfd on a backend's child: siginfo, errors, exit signals",              \
+	 {{"scenario", ARG_CHOICE, 1, NULL, pidfd_signal_scenarios}},                                         \
+	 exp_pidfd_signal},                                                                                   \
+	{"threads",                                                                                           \
+	 "a multi-threaded child of the backend: leader exits first, a thread execs, PIDFD_THREAD",            \
+	 {{"scenario", ARG_CHOICE, 1, NULL, threads_scenarios}},                                              \
+	 exp_threads},                                                                                        \
+	{"clone_flag",                                                                                        \
+	 "one clone3 flag: known to this kernel or refused, and what it does where known",                     \
+	 {{"flag", ARG_CHOICE, 1, NULL, clone_flag_names}},                                                   \
+	 exp_clone_flag}
+
 /* Helpers for experiments (experiment_util.c). */
 /* Sort and summarise microsecond samples into num.<prefix>_{min,median,p99,max,iqr,mean}_us. */
 void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t n);
+/* A set-up call of an experiment failed: that is a broken unit, not a
+ * kernel observation (LTP's TBROK).  Writes "FILE:LINE: WHAT: strerror" to
+ * ERR and returns -1, so `return EXP_BROKE(err, errlen, "pipe2");` reads as
+ * the scenario.  errno is taken as it was on entry. */
+int exp_broke_at(const char *file, int line, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define EXP_BROKE(err, errlen, ...) exp_broke_at(__FILE__, __LINE__, (err), (errlen), __VA_ARGS__)
 
 #endif

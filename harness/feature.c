@@ -34,11 +34,9 @@
 #include "util.h"
 #include "sys.h"
 
-/* Proposed by Christian Brauner, "[PATCH RFC 1/2] clone: add CLONE_AUTOREAP"
- * (linux-fsdevel, 2026-02-16) and kept through v5 of "pidfd: add
- * CLONE_AUTOREAP, CLONE_NNP, and CLONE_PIDFD_AUTOKILL": bit 34 in
- * include/uapi/linux/sched.h.  A kernel without it rejects the bit with
- * EINVAL (clone3_args_valid), so probing it is harmless. */
+/* CLONE_AUTOREAP, bit 34 of include/uapi/linux/sched.h: Linux 7.1, commit
+ * 12ae2c81b21c "clone: add CLONE_AUTOREAP".  A kernel without it rejects the
+ * bit with EINVAL (clone3_args_valid), so probing it is harmless. */
 #ifndef CLONE_AUTOREAP
 #define CLONE_AUTOREAP 0x400000000ULL
 #endif
@@ -812,6 +810,68 @@ static enum feat_state p_namespaced_pid_max(char *d, size_t len)
 	return s;
 }
 
+/* ---- clone3 flags and pidfd sentinels of newer kernels (issue 19) ----
+ * Values from include/uapi/linux/sched.h and fcntl.h (Linux 7.2); a kernel
+ * without a flag rejects it with EINVAL (kernel/fork.c clone3_args_valid),
+ * so each probe is harmless.  experiment_clone_flags.c checks what each
+ * does where it is known. */
+#ifndef CLONE_NNP
+#define CLONE_NNP 0x800000000ULL
+#endif
+#ifndef CLONE_PIDFD_AUTOKILL
+#define CLONE_PIDFD_AUTOKILL 0x1000000000ULL
+#endif
+#ifndef CLONE_EMPTY_MNTNS
+#define CLONE_EMPTY_MNTNS 0x2000000000ULL
+#endif
+
+static enum feat_state p_clone_newtime(char *d, size_t len)
+{
+	return clone3_flag(d, len, "CLONE_NEWTIME", CLONE_NEWTIME, 0);
+}
+
+static enum feat_state p_clone_nnp(char *d, size_t len)
+{
+	return clone3_flag(d, len, "CLONE_NNP", CLONE_NNP, 0);
+}
+
+static enum feat_state p_clone_empty_mntns(char *d, size_t len)
+{
+	return clone3_flag(d, len, "CLONE_EMPTY_MNTNS", CLONE_EMPTY_MNTNS, 0);
+}
+
+/* Autokill needs CLONE_AUTOREAP and exit signal 0: the child is never
+ * waitable, so wait for its pidfd to report the exit. */
+static enum feat_state p_clone_pidfd_autokill(char *d, size_t len)
+{
+	int pidfd = -1;
+	struct sl_clone_args a;
+	memset(&a, 0, sizeof a);
+	a.flags = CLONE_PIDFD | CLONE_AUTOREAP | CLONE_NNP | CLONE_PIDFD_AUTOKILL;
+	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	long r = clone3_exit0(&a, sizeof a);
+	int e = errno;
+	if (r < 0)
+		return say(d, len, absent_if(e), "clone3(CLONE_PIDFD_AUTOKILL|AUTOREAP|NNP|PIDFD) -> %s", errno_name(e));
+	struct pollfd p = {pidfd, POLLIN, 0};
+	int n = poll(&p, 1, WAIT_MS);
+	close(pidfd);
+	return say(d, len, n == 1 ? FEAT_YES : FEAT_UNKNOWN, "clone3(CLONE_PIDFD_AUTOKILL|...) -> pid %ld%s", r,
+		   n == 1 ? ", exit seen on its pidfd" : ", no exit seen");
+}
+
+#ifndef PIDFD_SELF_THREAD_GROUP
+#define PIDFD_SELF_THREAD_GROUP (-10001)
+#endif
+static enum feat_state p_pidfd_self(char *d, size_t len)
+{
+	int r = sl_pidfd_send_signal(PIDFD_SELF_THREAD_GROUP, 0, NULL, 0), e = errno;
+	if (r == 0)
+		return say(d, len, FEAT_YES, "pidfd_send_signal(PIDFD_SELF_THREAD_GROUP, 0) -> 0");
+	return say(d, len, e == EBADF || absent_if(e) == FEAT_NO ? FEAT_NO : FEAT_UNKNOWN,
+		   "pidfd_send_signal(PIDFD_SELF_THREAD_GROUP, 0) -> %s", errno_name(e));
+}
+
 /* ---- libc ---- */
 
 static const char *libc_name(void)
@@ -867,7 +927,13 @@ const struct feature sl_features[] = {
 	{"clone_into_cgroup", "clone3 CLONE_INTO_CGROUP flag known (5.7)", p_clone_into_cgroup},
 	{"clone3_set_tid", "clone3 set_tid (5.5)", p_clone3_set_tid},
 	{"namespaced_pid_max", "kernel.pid_max per pid namespace (6.14)", p_namespaced_pid_max},
-	{"clone_autoreap", "clone3 CLONE_AUTOREAP (proposed, 2026)", p_clone_autoreap},
+	{"clone_autoreap", "clone3 CLONE_AUTOREAP (7.1)", p_clone_autoreap},
+	{"clone_newtime", "clone3 CLONE_NEWTIME: a time namespace (5.6; clone3 6.3)", p_clone_newtime},
+	{"clone_nnp", "clone3 CLONE_NNP: child with no_new_privs (7.1)", p_clone_nnp},
+	{"clone_pidfd_autokill", "clone3 CLONE_PIDFD_AUTOKILL: killed when its pidfd closes (7.1)",
+	 p_clone_pidfd_autokill},
+	{"clone_empty_mntns", "clone3 CLONE_EMPTY_MNTNS: an empty mount namespace (7.1)", p_clone_empty_mntns},
+	{"pidfd_self", "PIDFD_SELF_THREAD/_THREAD_GROUP sentinels in pidfd_send_signal (6.14)", p_pidfd_self},
 	{"pidfd_spawn", "libc pidfd_spawn (glibc 2.39)", p_pidfd_spawn},
 	{"posix_spawn_file_actions_addclosefrom_np", "libc addclosefrom_np (glibc 2.34)", p_addclosefrom},
 	{"posix_spawn_file_actions_addchdir_np", "libc addchdir_np (glibc 2.29, musl 1.1.24)", p_addchdir},

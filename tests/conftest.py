@@ -42,7 +42,7 @@ def _private_build():
     (top / "build").mkdir(mode=0o755)
     (top / "cases").symlink_to(ROOT / "cases")
     (top / "reports").symlink_to(ROOT / "reports")
-    for name in ("spawnlab", "probe", "tiny", "tiny-dyn", "pdspawn-check", "pdspawn-check-legacy"):
+    for name in ("spawnlab", "probe", "tiny", "tiny-dyn", "pdspawn-check", "pdspawn-check-legacy", "pidfd-child"):
         if (BUILD / name).exists():
             shutil.copy2(BUILD / name, top / "build" / name)
     return top / "build"
@@ -109,8 +109,8 @@ def finding_units(doc):
 
 
 def our_processes():
-    """Processes running this session's driver or probe (by /proc/PID/exe)."""
-    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve())}
+    """Processes running this session's driver, probe or pidfd child (by /proc/PID/exe)."""
+    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve()), str((PRIVATE_BUILD / "pidfd-child").resolve())}
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == os.getpid():

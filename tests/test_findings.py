@@ -103,7 +103,8 @@ def test_finding_for_another_libc_does_not_apply(tmp_path, cases_dir):
 # checks the same property statically for every shipped case (test_parser's
 # test_all_shipped_cases_parse loads them all).
 PLANT_SET = ["exec", "fd", "libc", "pidwrap", "cost", "eintr/pipe_read_*", "eintr/sleep_*",
-             "sigchld/barrier_*_10", "sigchld/exec_*_1", "clone", "pidns"]
+             "sigchld/barrier_*_10", "sigchld/exec_*_1", "clone", "pidns", "pidfd/get_info_*",
+             "pidfd/waitid_stopped", "threads/leader_exits_first"]
 
 
 @pytest.fixture(scope="module")
