@@ -122,6 +122,14 @@ int backend_has(const struct backend *be, unsigned traits);
 extern const struct backend backend_fork, backend_vfork, backend_posix_spawn,
 	backend_clone3, backend_pidfd_spawn, backend_pdspawn;
 
+/* The pseudo-backend of a case that says `backends none`: its experiment
+ * makes its own children, so no backend is compared (not in sl_backends;
+ * its spawn fails with ENOSYS). */
+extern const struct backend backend_none;
+/* The backend of unit index B of a case: sl_backends[B], or backend_none
+ * for B == backend_count(). */
+const struct backend *backend_at(size_t b);
+
 /* All backends in presentation order, NULL-terminated. */
 extern const struct backend *const sl_backends[];
 const struct backend *backend_find(const char *name);

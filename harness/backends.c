@@ -1,4 +1,5 @@
 /* backends.c: the table of backends, in presentation order. */
+#include <errno.h>
 #include <string.h>
 
 #include "backend.h"
@@ -16,6 +17,34 @@ const struct backend_trait_name sl_trait_names[] = {
 	{"shares_memory", BT_SHARES_MEMORY},
 	{NULL, 0},
 };
+
+static int none_available(char *why, size_t len)
+{
+	(void)why;
+	(void)len;
+	return 1;
+}
+
+static int none_spawn(const struct spawn_req *req, struct spawn_res *res)
+{
+	(void)req;
+	(void)res;
+	errno = ENOSYS; /* a case with `backends none` spawns through no backend */
+	return -1;
+}
+
+const struct backend backend_none = {
+	.name = "none",
+	.summary = "no backend: the case's experiment makes its own children",
+	.traits = 0,
+	.available = none_available,
+	.spawn = none_spawn,
+};
+
+const struct backend *backend_at(size_t b)
+{
+	return b < backend_count() ? sl_backends[b] : &backend_none;
+}
 
 const struct backend *backend_find(const char *name)
 {

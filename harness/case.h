@@ -123,6 +123,7 @@ struct sl_case {
 	size_t nneeds;
 	int needs_root;
 	int explicit_only; /* run only when a pattern selects it (benchmarks) */
+	int no_backend;    /* `backends none`: one unit, on backend_none (unit index backend_count()) */
 	struct finding findings[CASE_MAX_FINDINGS];
 	size_t nfindings;
 	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
@@ -157,6 +158,10 @@ extern const char *const sl_source_types[];
 /* Whether expectation I of C applies to backend B: a backend-specific line
  * replaces the general ones on its key and sub-keys (case_check.c). */
 int case_expect_applies(const struct sl_case *c, size_t i, size_t b);
+/* Whether C has a unit on backend index B: B is in its `backends` list, or
+ * B is backend_count() and the case says `backends none`.  A backend the
+ * case does not name gets no unit at all (not a skip). */
+int case_has_unit(const struct sl_case *c, size_t b);
 /* Every case has a positive control: NULL when C's expectations for
  * backend B fail on an empty observation (a probe or experiment that
  * reported nothing) and its fd expectations fail when the probe sees no

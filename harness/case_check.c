@@ -152,8 +152,13 @@ static int judge(const struct kv *obs, int probed, const char *key, enum expect_
 
 static int finding_applies(const struct sl_case *c, const struct finding *f, size_t b)
 {
-	unsigned long mask = f->backends ? f->backends : c->backends;
-	return (mask & (1UL << b)) != 0 && (!f->libc || strcmp(f->libc, libc_name()) == 0);
+	int on = f->backends ? (f->backends & (1UL << b)) != 0 : case_has_unit(c, b);
+	return on && (!f->libc || strcmp(f->libc, libc_name()) == 0);
+}
+
+int case_has_unit(const struct sl_case *c, size_t b)
+{
+	return b < backend_count() ? (c->backends & (1UL << b)) != 0 : c->no_backend;
 }
 
 int case_expect_applies(const struct sl_case *c, size_t i, size_t b)

@@ -667,8 +667,8 @@ static int bind_finding(struct parser *p, const struct sl_case *c, const struct 
 	if (f->backends & ~c->backends)
 		return perr(p, "finding: expected backends that the case runs (see its 'backends' line)");
 	unsigned long mask = f->backends ? f->backends : c->backends;
-	for (size_t b = 0; sl_backends[b]; b++) {
-		if (!(mask & (1UL << b)))
+	for (size_t b = 0; b <= backend_count(); b++) {
+		if (b < backend_count() ? !(mask & (1UL << b)) : !c->no_backend)
 			continue;
 		int bound = 0;
 		for (size_t i = 0; i < c->nexpects && !bound; i++)
@@ -676,7 +676,7 @@ static int bind_finding(struct parser *p, const struct sl_case *c, const struct 
 		if (!bound)
 			return perr(p, "finding: expected an 'expect %s ...' line for backend %s that this finding "
 				       "contradicts (a finding is bound to a documented expectation)",
-				    f->key, sl_backends[b]->name);
+				    f->key, backend_at(b)->name);
 	}
 	return 0;
 }
@@ -696,8 +696,11 @@ static int finish_case(struct parser *p, struct sl_case *c, struct case_list *ou
 	for (size_t i = 0; r == 0 && i < c->nfindings; i++)
 		r = bind_finding(p, c, &c->findings[i]);
 	p->line = c->line;
-	for (size_t b = 0; r == 0 && sl_backends[b]; b++) {
-		const char *gap = (c->backends & (1UL << b)) ? case_positive_control_gap(c, b) : NULL;
+	if (r == 0 && c->no_backend && !c->experiment.kind)
+		r = perr(p, "case '%s': 'backends none' expected with a 'run' experiment that makes its own children",
+			 c->id);
+	for (size_t b = 0; r == 0 && b <= backend_count(); b++) {
+		const char *gap = case_has_unit(c, b) ? case_positive_control_gap(c, b) : NULL;
 		if (gap)
 			r = perr(p, "case '%s': expected a positive control for backend %s: %s", c->id,
 				 sl_backends[b]->name, gap);
@@ -807,7 +810,10 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, const cha
 			return perr(p, "expected at most %d 'source' lines", CASE_MAX_SOURCES);
 		return parse_source(p, &c->sources[c->nsources++], rest);
 	} else if (strcmp(kw, "backends") == 0) {
-		if (parse_backend_list(p, rest, &c->backends) < 0)
+		c->no_backend = strcmp(rest, "none") == 0;
+		if (c->no_backend)
+			c->backends = 0;
+		else if (parse_backend_list(p, rest, &c->backends) < 0)
 			return -1;
 	} else if (strcmp(kw, "needs") == 0) {
 		char *w[CASE_MAX_NEEDS + 1];

@@ -73,7 +73,7 @@ static void table(FILE *f, const struct run *r, const struct view *v)
 		double floor_sum = 0;
 		int floor_n = 0;
 		for (size_t b = 0; b < cr->nu; b++) {
-			if (!(r->backends & (1UL << b)) || cr->u[b].outcome == OUT_SKIP)
+			if (!cr->u[b].backend || cr->u[b].outcome == OUT_SKIP)
 				continue;
 			if (kv_get(&cr->u[b].obs, "num.throughput_per_s"))
 				throughput = 1;
@@ -93,7 +93,7 @@ static void table(FILE *f, const struct run *r, const struct view *v)
 		else
 			fprintf(f, " %9s", "-");
 		for (size_t b = 0; b < cr->nu; b++) {
-			if (!(r->backends & (1UL << b)))
+			if (!cr->u[b].backend)
 				continue;
 			char cell[64];
 			cell_for(v, &cr->u[b], throughput, cell, sizeof cell);

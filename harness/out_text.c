@@ -20,7 +20,7 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 	int first = 1;
 	for (size_t i = 0; i < cr->nu; i++) {
 		const struct unit_result *u = &cr->u[i];
-		if (!(r->backends & (1UL << i)))
+		if (!cr->u[i].backend)
 			continue;
 		fprintf(f, "%s%s:%s", first ? "" : " ", u->backend->name, outcome_name(u->outcome));
 		first = 0;
@@ -28,7 +28,7 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 	fprintf(f, ")\n");
 	for (size_t i = 0; i < cr->nu; i++) {
 		const struct unit_result *u = &cr->u[i];
-		if (!(r->backends & (1UL << i)) || !u->reason)
+		if (!u->backend || !u->reason)
 			continue;
 		if (u->outcome == OUT_FAIL || u->outcome == OUT_ERROR || u->outcome == OUT_XFAIL ||
 		    u->outcome == OUT_XPASS ||
@@ -38,7 +38,7 @@ void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size
 	/* The numbers the case asked to show, one line per backend that ran. */
 	for (size_t i = 0; cr->c->nshow && i < cr->nu; i++) {
 		const struct unit_result *u = &cr->u[i];
-		if (!(r->backends & (1UL << i)) || u->outcome == OUT_SKIP)
+		if (!u->backend || u->outcome == OUT_SKIP)
 			continue;
 		fprintf(f, "        %-12s", u->backend->name);
 		for (size_t k = 0; k < cr->c->nshow; k++) {

@@ -168,7 +168,7 @@ void result_json(FILE *f, const struct run *r)
 		json_uint(&j, "duration_us", cr->duration_us);
 		json_arr_begin(&j, "backends");
 		for (size_t b = 0; b < cr->nu; b++)
-			if (r->backends & (1UL << b))
+			if (cr->u[b].backend)
 				unit_json(&j, &cr->u[b]);
 		json_arr_end(&j);
 		json_obj_end(&j);

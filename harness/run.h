@@ -88,6 +88,9 @@ void out_text_families(FILE *f, const struct run *r);
 /* The case's outcome from its units: fail or error if any unit did,
  * skip if every unit skipped, else pass. */
 enum outcome case_outcome(const struct case_run *cr);
+/* Whether case C has a unit in run R on backend index B (the run selected
+ * the backend, and the case names it or says `backends none`). */
+int run_has_unit(const struct run *r, const struct sl_case *c, size_t b);
 
 void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
 void out_text_summary(FILE *f, const struct run *r, const char *result_path);

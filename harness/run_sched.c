@@ -53,6 +53,12 @@ enum outcome case_outcome(const struct case_run *cr)
 			   : OUT_PASS;
 }
 
+int run_has_unit(const struct run *r, const struct sl_case *c, size_t b)
+{
+	/* A backend-independent case runs whatever backends were selected. */
+	return case_has_unit(c, b) && (b == backend_count() || (r->backends & (1UL << b)));
+}
+
 void run_families(struct run *r)
 {
 	r->fam = xcalloc(r->n + 1, sizeof *r->fam);
@@ -203,16 +209,16 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 		run_families(r);
 	for (size_t i = 0; i < r->n; i++) {
 		struct case_run *cr = &r->cr[i];
-		cr->nu = nb;
+		cr->nu = nb + 1;
 		cr->left = 0;
-		for (size_t b = 0; b < nb; b++)
-			cr->left += (r->backends >> b) & 1;
+		for (size_t b = 0; b <= nb; b++)
+			cr->left += run_has_unit(r, cr->c, b);
 	}
 	uint64_t last_tick = 0;
 	for (size_t i = 0; i < r->n && !*stop; i++) {
 		struct case_run *cr = &r->cr[i];
 		for (size_t b = 0; b < cr->nu && !*stop; b++) {
-			if (!(r->backends & (1UL << b)))
+			if (!run_has_unit(r, cr->c, b))
 				continue;
 			/* Room for this unit: a free slot, no alone unit running,
 			 * and nothing at all running if it is alone itself (or

@@ -287,11 +287,9 @@ static int skip(struct unit_result *u, const char *fmt, const char *arg)
 	return 0;
 }
 
-static int precheck(const struct sl_case *c, size_t b, struct unit_result *u)
+static int precheck(const struct sl_case *c, struct unit_result *u)
 {
 	char why[256] = "";
-	if (!(c->backends & (1UL << b)))
-		return skip(u, "%s", "backend not in this case's 'backends' list");
 	if (!u->backend->available(why, sizeof why))
 		return skip(u, "backend unavailable: %s", why);
 	if (c->needs_root && geteuid() != 0)
@@ -356,9 +354,9 @@ struct unit_job *unit_start(const struct sl_case *c, size_t b, const struct run_
 {
 	memset(u, 0, sizeof *u);
 	kv_init(&u->obs);
-	u->backend = sl_backends[b];
+	u->backend = backend_at(b);
 	uint64_t t0 = mono_us();
-	if (!precheck(c, b, u)) {
+	if (!precheck(c, u)) {
 		errno = 0;
 		return NULL;
 	}

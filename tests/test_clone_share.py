@@ -21,25 +21,25 @@ def test_family_passes(result):
     for c in doc["cases"]:
         assert c["sources"], c["id"]
         assert [(u["backend"], u["outcome"]) for u in c["backends"] if u["outcome"] != "skip"] == \
-            [("fork", "pass")], c["id"]
+            [("none", "pass")], c["id"]
 
 
 def test_sharing_is_the_flag(result):
     _, doc = result
     u = units(doc)
     for row in ("vm", "fs_cwd", "fs_umask", "files", "sighand"):
-        yes = u[(f"clone/share_{row}_yes", "fork")]["observation"]
-        no = u[(f"clone/share_{row}_no", "fork")]["observation"]
+        yes = u[(f"clone/share_{row}_yes", "none")]["observation"]
+        no = u[(f"clone/share_{row}_no", "none")]["observation"]
         assert yes["share.before"] != yes["share.after"] and no["share.before"] == no["share.after"], row
-    o = u[("clone/vfork_vm_exec", "fork")]["observation"]
+    o = u[("clone/vfork_vm_exec", "none")]["observation"]
     assert (o["vfork.stage_at_return"], o["vfork.exe_at_return"]) == ("2", "probe")
-    assert int(u[("clone/no_vfork", "fork")]["observation"]["vfork.stage_at_return"]) < 2
+    assert int(u[("clone/no_vfork", "none")]["observation"]["vfork.stage_at_return"]) < 2
 
 
 @pytest.mark.parametrize("row,expect", [("sigmask share=yes", "expect share.seen = yes"),
                                         ("no_vfork", "expect vfork.stage_at_return = 2"),
                                         ("fs_with_newns", "expect clone.errno = 0")])
 def test_experiment_can_fail(tmp_path, cases_dir, row, expect):
-    (cases_dir / "x.case").write_text(f"case c\ndesc d\nsource s\nbackends fork\nrun clone_share row={row}\n{expect}\n")
+    (cases_dir / "x.case").write_text(f"case c\ndesc d\nsource s\nbackends none\nrun clone_share row={row}\n{expect}\n")
     p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
-    assert p.returncode == 1 and units(doc)[("t/c", "fork")]["outcome"] == "fail"
+    assert p.returncode == 1 and units(doc)[("t/c", "none")]["outcome"] == "fail"

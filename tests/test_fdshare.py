@@ -17,32 +17,32 @@ def test_cases_pass_or_skip_with_reason(result):
     assert len(doc["cases"]) == 12
     feats = features()
     for c in doc["cases"]:
-        u = next(x for x in c["backends"] if x["backend"] == "fork")
+        u = next(x for x in c["backends"] if x["backend"] == "none")
         if u["outcome"] == "skip":
             assert "needs close_range" in u["reason"], (c["id"], u["reason"])
             assert feats["close_range"] != "yes" or feats["close_range_cloexec"] != "yes" or \
                 feats["close_range_unshare"] != "yes"
         else:
             assert u["outcome"] == "pass", (c["id"], u["reason"])
-        assert [x for x in c["backends"] if x["backend"] != "fork" and x["outcome"] != "skip"] == []
+        assert [x for x in c["backends"] if x["backend"] != "none" and x["outcome"] != "skip"] == []
 
 
 def test_shared_table_seen_from_both_sides(result):
     _, doc = result
     u = units(doc)
-    if u[("fd/share_shared_close", "fork")]["outcome"] != "pass":
+    if u[("fd/share_shared_close", "none")]["outcome"] != "pass":
         pytest.skip("close_range is not here")
-    o = u[("fd/share_shared_close", "fork")]["observation"]
+    o = u[("fd/share_shared_close", "none")]["observation"]
     assert o["parent.fd.10"] == o["child.fd.10"] == "closed"
-    o = u[("fd/share_vfork_files_exec", "fork")]["observation"]
+    o = u[("fd/share_vfork_files_exec", "none")]["observation"]
     assert o["parent.fd.11"] == "cloexec" and "fd.11" not in o and o["fd.10"] == "chr"
-    o = u[("fd/share_sparse_unshare", "fork")]["observation"]
+    o = u[("fd/share_sparse_unshare", "none")]["observation"]
     assert int(o["child.fdsize"]) < int(o["parent.fdsize"]) and o["parent.fd.1000"] == "plain"
 
 
 def test_experiment_can_fail(tmp_path, cases_dir):
-    (cases_dir / "x.case").write_text("case c\ndesc d\nsource s\nbackends fork\n"
+    (cases_dir / "x.case").write_text("case c\ndesc d\nsource s\nbackends none\n"
                                       "run fd_share row=unshare_close\nexpect parent.fd.10 = closed\n")
     p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
-    unit = units(doc)[("t/c", "fork")]
+    unit = units(doc)[("t/c", "none")]
     assert p.returncode == 1 and unit["outcome"] == "fail" and "plain" in unit["reason"], unit

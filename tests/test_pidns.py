@@ -27,7 +27,7 @@ def test_family_passes_or_skips_and_leaves_the_host_alone(result):
     assert p.returncode == 0
     feats = features()
     for c in doc["cases"]:
-        u = next(x for x in c["backends"] if x["backend"] == "fork")
+        u = next(x for x in c["backends"] if x["backend"] == "none")
         need = NEEDS.get(c["id"], "clone3_set_tid" if "set_tid" in c["id"] else None)
         if need and feats.get(need) != "yes":
             assert u["outcome"] == "skip" and need in u["reason"], (c["id"], u["reason"])
@@ -38,13 +38,13 @@ def test_family_passes_or_skips_and_leaves_the_host_alone(result):
 def test_pids_at_each_level(result):
     _, doc, *_ = result
     u = units(doc)
-    unit = u[("pidns/set_tid_levels", "fork")]
+    unit = u[("pidns/set_tid_levels", "none")]
     if unit["outcome"] != "pass":
         pytest.skip(unit["reason"])
     o = unit["observation"]
     assert o["nspid.self"] == o["nspid.outer"] == "555 333"
-    assert u[("pidns/set_tid_outer", "fork")]["observation"]["settid.retry_pid"] == "555"
-    unit = u[("pidns/pid_not_reused_at_once", "fork")]
+    assert u[("pidns/set_tid_outer", "none")]["observation"]["settid.retry_pid"] == "555"
+    unit = u[("pidns/pid_not_reused_at_once", "none")]
     if unit["outcome"] == "pass":
         o = unit["observation"]
         assert o["num.immediate_reuse"] == "0" and int(o["num.wraps"]) >= 2, o
@@ -55,9 +55,9 @@ def test_pids_at_each_level(result):
                                              ("set_tid_levels", "expect nspid.self = 555")])
 def test_experiment_can_fail(tmp_path, cases_dir, scenario, expect):
     (cases_dir / "x.case").write_text(
-        f"case c\ndesc d\nsource s\nbackends fork\nrun pid_ns scenario={scenario}\n{expect}\n")
+        f"case c\ndesc d\nsource s\nbackends none\nrun pid_ns scenario={scenario}\n{expect}\n")
     p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
-    unit = units(doc)[("t/c", "fork")]
+    unit = units(doc)[("t/c", "none")]
     if unit["outcome"] == "skip":
         pytest.skip(unit["reason"])
     assert p.returncode == 1 and unit["outcome"] == "fail", unit

@@ -118,9 +118,10 @@ def test_missing_feature_is_a_skip(tmp_path, cases_dir):
         assert unit["outcome"] == "skip" and unit["reason"]
 
 
-def test_tap_output_shape():
-    p = run(["run", "exec", "--format", "tap", "--out", "/tmp/spawnlab-tap-test"])
+def test_tap_output_shape(tmp_path):
+    p = run(["run", "exec", "--format", "tap", "--out", str(tmp_path / "o")])
     assert p.returncode == 0, p.stdout
+    doc = validate(json.loads((tmp_path / "o" / "result.json").read_text()))
     lines = p.stdout.splitlines()
     assert lines[0] == "TAP version 13"
     m = re.fullmatch(r"1\.\.(\d+)", lines[1])
@@ -131,7 +132,10 @@ def test_tap_output_shape():
     assert [int(l.split()[1 if l.startswith("ok") else 2]) for l in top] == list(range(1, n + 1))
     assert not any(l.startswith("not ok") for l in top)
     sub = [l for l in lines if re.match(r"^    (not )?ok \d+ ", l)]
-    assert len(sub) == n * 6
+    # One subtest per unit: a backend a case does not name has no unit.
+    assert len(sub) == sum(len(c["backends"]) for c in doc["cases"])
+    plans = [int(l.split("..")[1]) for l in lines if re.match(r"^    1\.\.\d+$", l)]
+    assert plans == [len(c["backends"]) for c in doc["cases"]]
     for l in sub:
         if "# SKIP" in l:
             assert re.search(r"# SKIP \S", l), l
@@ -243,3 +247,19 @@ def test_groups_are_the_backends_with_the_trait(tmp_path, cases_dir):
         assert sorted(keys) == sorted(want), (u["backend"], keys)
         assert u["outcome"] == "pass", u["reason"]
     assert p.returncode == 0
+
+
+def test_a_backend_the_case_does_not_name_gets_no_unit(tmp_path, cases_dir):
+    """'backends fork' makes one unit, not a fork unit and five skips; and
+    'backends none' makes one unit on no backend for an experiment that
+    makes its own children."""
+    write_case(cases_dir, "n", "case named\ndesc one backend\nsource this test\nbackends fork\nexpect pid > 0\n"
+               "case independent\ndesc no backend\nsource this test\nbackends none\n"
+               "run clone_share row=vm share=yes\nexpect child.exit = 0\n")
+    out = tmp_path / "o"
+    p = run(["run", "--cases", str(cases_dir.parent), "--out", str(out)])
+    doc = validate(json.loads((out / "result.json").read_text()))
+    by = {c["id"]: [(u["backend"], u["outcome"]) for u in c["backends"]] for c in doc["cases"]}
+    assert by == {"t/named": [("fork", "pass")], "t/independent": [("none", "pass")]}, by
+    assert p.returncode == 0
+    assert doc["summary"]["skip"] == 0

@@ -36,7 +36,7 @@ def _families(doc, backends):
                     cells.append({"outcome": "", "reason": u["reason"]})  # shown as a dash
                 else:
                     cells.append({"outcome": u["outcome"], "reason": u["reason"] or ""} if u
-                                 else {"outcome": "", "reason": "not selected"})
+                                 else {"outcome": "", "reason": "no unit: the case names other backends"})
             rows.append({"case": c, "anchor": anchor(c["id"]), "cells": cells})
             keys = []
             for u in c["backends"]:
@@ -94,7 +94,10 @@ def _tables(doc, spec):
 def context(doc, spec, src):
     backends = R.backends(doc)
     avail = {b["name"]: b for b in doc["environment"]["backends"]}
-    rows = M.matrix(doc, spec, backends)
+    # The matrix compares backends: the pseudo-backend "none" of
+    # backend-independent cases has no column there.
+    compared = [b for b in backends if b != "none"]
+    rows = M.matrix(doc, spec, compared)
     failures = [(c["id"], u["backend"], u["outcome"], u["reason"])
                 for c in doc["cases"] for u in c["backends"] if u["outcome"] in ("fail", "error")]
     # Known findings (the machine disagrees with the case's source): listed
@@ -110,10 +113,11 @@ def context(doc, spec, src):
             findings.append({"case": c, "anchor": anchor(c["id"]), "finding": f, "documented": documented,
                              "units": units})
     return {"doc": doc, "env": doc["environment"], "run": doc["run"], "summary": doc["summary"],
-            "src": str(src), "backends": backends, "avail": avail, "matrix": rows,
+            "src": str(src), "backends": backends, "compared": compared, "avail": avail, "matrix": rows,
             "families": _families(doc, backends), "skips": _skips(doc), "failures": failures,
             "findings": findings, "tables": _tables(doc, spec),
-            "not_for_backend": sum(1 for c in doc["cases"] for u in c["backends"] if not R.applies(u)),
+            # A case has no unit on a backend it does not name (not a skip).
+            "not_for_backend": sum(1 for c in doc["cases"] for b in doc["run"]["backends"] if R.unit(c, b) is None),
             "anchor": anchor}
 
 
@@ -133,7 +137,7 @@ def render(doc, spec, src, outdir):
     ctx = context(doc, spec, src)
     env = _env()
     md = env.get_template("report.md.j2").render(**ctx)
-    ctx["charts"] = _charts(doc, spec, ctx["backends"])
+    ctx["charts"] = _charts(doc, spec, ctx["compared"])
     html = env.get_template("report.html.j2").render(**ctx)
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "report.md").write_text(md, encoding="utf-8")
