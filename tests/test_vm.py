@@ -21,13 +21,13 @@ def need(cond, why):
 def test_exec_family_on_debian_kernel_in_vm(tmp_path):
     need(shutil.which("qemu-system-x86_64"), "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)")
     need(os.path.exists("/bin/busybox"), "busybox-static not installed")
-    k = subprocess.run([str(ROOT / "scripts" / "debian-kernel"), str(BUILD / "vm-kernel")],
+    k = subprocess.run([str(ROOT / "scripts" / "debian-kernel"), "bookworm"],
                        capture_output=True, text=True, timeout=600)
     need(k.returncode == 0, f"Debian kernel package not available: {k.stderr.strip()[-300:]}")
     kernel = k.stdout.strip().splitlines()[-1]
     out = tmp_path / "vm"
     p = subprocess.run([str(ROOT / "scripts" / "vm-run"), kernel, "exec", "--out", str(out),
-                        "--build", str(BUILD / "vm-static"), "--timeout", "600"],
+                        "--build", str(BUILD / "static"), "--timeout", "600"],
                        capture_output=True, text=True, timeout=700)
     assert "TAP version 13" in p.stdout, p.stdout[-2000:] + p.stderr[-2000:]
     doc = validate(json.loads((out / "result.json").read_text()))
