@@ -313,18 +313,41 @@ fuzz-parallel: fuzz-build
 	$(FUZZ_ENV) fuzz/run.sh parallel
 # --- end fuzzing
 
-# ---- diff against a baseline (issue 8) --------------------------------------
+# ---- diff against a baseline (issues 8, 18) ---------------------------------
 # Runs the default suite (RUN_OUT as for `make run`), then scripts/diff from
-# BASELINE (default: the newest reports/baselines/*.json, by version sort of
-# the name) to this run.  Exit status: scripts/diff's (1 when something
-# regressed).  DIFFFLAGS: e.g. --noise 50, --format markdown.
-.PHONY: diff-baseline
+# BASELINE to this run; by default the baseline of this kernel (major.minor)
+# and this build's libc, else of this libc, else the newest
+# (scripts/baselines pick).  Baselines are slim (scripts/baselines slim):
+# what diff compares, not the raw observations.  Exit status: scripts/diff's
+# (1 when something regressed).  DIFFFLAGS: e.g. --noise 50, --format markdown.
+.PHONY: diff-baseline baselines
 diff-baseline: all
-	@base="$${BASELINE:-$$(ls reports/baselines/*.json 2>/dev/null | sort -V | tail -n 1)}"; \
-	[ -n "$$base" ] || { echo "diff-baseline: no reports/baselines/*.json" >&2; exit 2; }; \
-	out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
+	@scripts/ensure-debs python3-jsonschema
+	@out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
 	$(BUILD)/spawnlab run --probe $(BUILD)/probe --out "$$out" $(RUNFLAGS) >/dev/null; \
 	[ -f "$$out/result.json" ] || { echo "diff-baseline: the run wrote no $$out/result.json" >&2; exit 2; }; \
-	scripts/ensure-debs python3-jsonschema && \
+	base="$${BASELINE:-$$($(PYTHON) scripts/baselines pick "$$out/result.json")}" || exit 2; \
 	echo "diff-baseline: $$base -> $$out/result.json" && \
 	$(PYTHON) scripts/diff $(DIFFFLAGS) "$$base" "$$out/result.json"
+
+# baselines MATRIX=DIR: the committed baselines, reports/baselines, made anew
+# from a `make matrix` folder's columns (one slim file per kernel and libc).
+baselines:
+	@[ -d "$(MATRIX)" ] || { echo "usage: make baselines MATRIX=reports/runs/matrix-<time>" >&2; exit 2; }
+	@scripts/ensure-debs python3-jsonschema
+	rm -f reports/baselines/*.json
+	$(PYTHON) scripts/baselines slim --out reports/baselines $(MATRIX)/*/result.json
+
+# ---- the version matrix (issue 18) ------------------------------------------
+# matrix: the suite on Debian's kernels (bullseye 5.10, bookworm 6.1, trixie
+# 6.12, sid) in VMs and on the host, one static build on all of them, and
+# on the host's kernel against glibc 2.31, 2.36 (the host's), 2.41 and musl
+# 1.2.3, 1.2.5 (static builds from those suites' packages); then the history
+# report (scripts/history) of what changed between them.  Columns and case
+# subsets: scripts/versions.json; downloads are cached in ~/.cache/spawnlab.
+# MATRIX_OUT=DIR to choose the folder; MATRIXFLAGS: scripts/matrix options
+# (e.g. --kernels trixie --libcs glibc-trixie --kernel-subset smoke).
+.PHONY: matrix
+matrix:
+	@scripts/ensure-debs $(VM_DEBS) python3-jsonschema python3-jinja2 python3-matplotlib
+	$(PYTHON) scripts/matrix --build $(BUILD) $(if $(MATRIX_OUT),--out $(MATRIX_OUT)) $(MATRIXFLAGS)

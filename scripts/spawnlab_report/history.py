@@ -240,7 +240,7 @@ class Row:
         for c, ref in self.changed:
             if c is col:
                 return ref.label(self.series.name), fmt(ref.items[self.key][0]), fmt(c.items[self.key][0]), \
-                    c.items[self.key][1]
+                    c.items[self.key][1], ref.items[self.key][1]
         return None
 
 
@@ -264,16 +264,51 @@ def css(kind, v):
 KIND_ORDER = {"feature": 0, "backend": 1, "outcome": 2, "expect": 3, "number": 4}
 
 
-GROUP_AT = 4  # outcome changes of one backend, same from and to: one line from this many
+GROUP_AT = 4  # changes that went the same way: one line from this many
+
+
+def _group(r, ch):
+    """Changes alike enough for one line: outcomes with the same from and to
+    (a feature appearing: skip to pass, for each backend); numbers and
+    expectations of one key with the same from and to, over cases and
+    backends (a pid-reuse method changing: fillers 0 to 398)."""
+    if r.kind == "outcome":
+        return ("outcome", "", ch[1], ch[2])
+    if r.kind in ("number", "expect"):
+        return (r.kind, r.what if r.kind == "number" else r.what.split(": ", 1)[-1], ch[1], ch[2])
+    return None
+
+
+def _lines_of_group(g, members, order):
+    """One line per set of backends for outcomes (cases whose same backends
+    changed alike), one line for a number or expectation key."""
+    kind, what, old, new = g
+
+    def common(ms, i):
+        # A reason is shown for a line only when all its units share it.
+        notes = {ch[i] for _, ch in ms}
+        return notes.pop() if len(notes) == 1 else None
+    if kind != "outcome":
+        return [{"case": None, "backend": None, "kind": kind, "what": what, "old": old, "new": new,
+                 "note": common(members, 3), "was": common(members, 4),
+                 "cases": [f"{r.case} {r.backend}" for r, _ in members]}]
+    by_case = {}
+    for r, ch in members:
+        by_case.setdefault(r.case, []).append((r, ch))
+    by_set = {}
+    for case, ms in by_case.items():
+        by_set.setdefault(tuple(sorted((r.backend for r, _ in ms), key=order)), []).append((case, ms))
+    return [{"case": None, "backend": ", ".join(bes), "kind": kind, "what": "", "old": old, "new": new,
+             "note": common([m for _, ms in cs for m in ms], 3), "was": common([m for _, ms in cs for m in ms], 4),
+             "cases": [case for case, _ in cs]} for bes, cs in by_set.items()]
 
 
 def by_version(series, rows):
     """For each column where something changed, in series order: its label,
     the labels it was compared with, counts by kind, and the changes as
     lines {case, backend, kind, what, old, new, note, cases}: one line per
-    change, except that GROUP_AT or more units of one backend whose outcome
-    went the same way (a backend appearing: skip to pass) are one line
-    listing their cases."""
+    change, except that GROUP_AT or more alike (_group) are one line listing
+    their units in `cases`."""
     out = []
     for c in series.cols:
         hits = [(r, r.change_at(c)) for r in rows if r.change_at(c)]
@@ -282,19 +317,21 @@ def by_version(series, rows):
         hits.sort(key=lambda h: (KIND_ORDER[h[0].kind], h[0].case or "", h[0].backend or ""))
         groups = {}
         for r, ch in hits:
-            if r.kind == "outcome":
-                groups.setdefault((r.backend, ch[1], ch[2]), []).append(r.case)
+            g = _group(r, ch)
+            if g:
+                groups.setdefault(g, []).append((r, ch))
+        backend_order = {b: i for i, b in enumerate(c.doc["run"]["backends"])}
+        order = lambda b: backend_order.get(b, len(backend_order))  # noqa: E731
         lines, done = [], set()
         for r, ch in hits:
-            g = (r.backend, ch[1], ch[2])
-            if r.kind == "outcome" and len(groups[g]) >= GROUP_AT:
+            g = _group(r, ch)
+            if g and len(groups[g]) >= GROUP_AT:
                 if g not in done:
                     done.add(g)
-                    lines.append({"case": None, "backend": r.backend, "kind": "outcome", "what": "",
-                                  "old": ch[1], "new": ch[2], "note": ch[3], "cases": groups[g]})
+                    lines += _lines_of_group(g, groups[g], order)
                 continue
             lines.append({"case": r.case, "backend": r.backend, "kind": r.kind, "what": r.what,
-                          "old": ch[1], "new": ch[2], "note": ch[3], "cases": None})
+                          "old": ch[1], "new": ch[2], "note": ch[3], "was": ch[4], "cases": None})
         refs = sorted({h[1][0] for h in hits})
         out.append({"col": c, "label": c.label(series.name), "refs": ", ".join(refs), "lines": lines,
                     "counts": count_kinds(h[0] for h in hits)})
