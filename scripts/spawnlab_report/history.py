@@ -359,8 +359,9 @@ def charts(kern, libc, series_list):
                 for c in allc]
         if any(vals):
             series[o] = vals
-    out.append({"title": "Units by outcome in each column", "svg": C.bars("h0", "Units by outcome in each column",
-                                                                          labels, series, "units")})
+    out.append({"title": "Units by outcome in each column",
+                "svg": C.bars("h0", "Units by outcome in each column (units the case names)", labels, series,
+                              "units", colours=C.OUTCOME_COLOURS)})
     for i, s in enumerate(series_list):
         feats = [r for r in s["rows"] if r.kind in ("feature", "backend")]
         if feats:
