@@ -55,6 +55,13 @@ static const struct {
 			       NULL
 #endif
 	},
+	[LIBC_SETCGROUP_NP] = {"posix_spawnattr_setcgroup_np",
+#ifdef SL_HAVE_POSIX_SPAWNATTR_SETCGROUP_NP
+			       (any_fn)posix_spawnattr_setcgroup_np
+#else
+			       NULL
+#endif
+	},
 };
 
 const char *libc_name(void)
@@ -168,3 +175,4 @@ TYPED(libc_pidfd_spawn, pidfd_spawn_fn, LIBC_PIDFD_SPAWN)
 TYPED(libc_addclosefrom_np, addclosefrom_fn, LIBC_ADDCLOSEFROM_NP)
 TYPED(libc_addchdir_np, addchdir_fn, LIBC_ADDCHDIR_NP)
 TYPED(libc_addfchdir_np, addfchdir_fn, LIBC_ADDFCHDIR_NP)
+TYPED(libc_setcgroup_np, setcgroup_fn, LIBC_SETCGROUP_NP)

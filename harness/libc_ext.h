@@ -1,6 +1,7 @@
 /* libc_ext.h: the libc functions beyond POSIX that spawnlab uses where the
  * libc has them (glibc's pidfd_spawn and the posix_spawn file actions
- * addclosefrom_np, addchdir_np, addfchdir_np).
+ * addclosefrom_np, addchdir_np, addfchdir_np; glibc's spawn attribute
+ * setcgroup_np).
  *
  * How one is found decides what a result means, so it is recorded:
  *  - the build's libc headers declare it and it links (scripts/libc-have,
@@ -22,6 +23,7 @@ enum libc_ext_id {
 	LIBC_ADDCLOSEFROM_NP,
 	LIBC_ADDCHDIR_NP,
 	LIBC_ADDFCHDIR_NP,
+	LIBC_SETCGROUP_NP,
 	LIBC_EXT_N
 };
 
@@ -30,6 +32,7 @@ typedef int (*pidfd_spawn_fn)(int *, const char *, const posix_spawn_file_action
 typedef int (*addclosefrom_fn)(posix_spawn_file_actions_t *, int);
 typedef int (*addchdir_fn)(posix_spawn_file_actions_t *, const char *);
 typedef int (*addfchdir_fn)(posix_spawn_file_actions_t *, int);
+typedef int (*setcgroup_fn)(posix_spawnattr_t *, int);
 
 /* The function's name. */
 const char *libc_ext_name(enum libc_ext_id id);
@@ -43,6 +46,7 @@ pidfd_spawn_fn libc_pidfd_spawn(void);
 addclosefrom_fn libc_addclosefrom_np(void);
 addchdir_fn libc_addchdir_np(void);
 addfchdir_fn libc_addfchdir_np(void);
+setcgroup_fn libc_setcgroup_np(void);
 
 /* How ID was found: "linked" (declared by the headers, called directly),
  * "dlsym" (found at run time), "none" (the libc has none) or "unknown" (a

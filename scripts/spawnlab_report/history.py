@@ -40,7 +40,10 @@ class Column:
         col = doc.get("column") or {}
         self.meta = col
         self.build = D.build_of(doc)
-        self.build_key = json.dumps(self.build, sort_keys=True) if self.build else f"unrecorded:{path}"
+        # Linkage and libc name the build; libc functions are checked
+        # pairwise (classify), since an older result may report fewer.
+        self.build_key = (f"{self.build['linkage']} {self.build['libc']}" if self.build
+                          else f"unrecorded:{path}")
         self.series = set(col.get("series", []))
         self.items = None
 
@@ -96,7 +99,8 @@ def classify(cols, allow_mixed=False):
         libc = max(by_kernel.values(), key=len)
         libc = libc if len(libc) > 1 else []
     builds = {c.build_key for c in kern}
-    if len(builds) > 1 and not allow_mixed:
+    mixed = len(builds) > 1 or any(D.build_differences(a.doc, b.doc) for a in kern for b in kern if a is not b)
+    if mixed and not allow_mixed:
         detail = "; ".join(f"{c.path}: {c.build or 'build not recorded'}" for c in kern)
         raise R.InputError("the kernel columns are not one build, so a difference between them could be the "
                            f"build's, not the kernel's ({detail}); run one static build on every kernel "
