@@ -1,7 +1,11 @@
 # spawnlab: `make` builds into $(BUILD); `make run` runs every case;
 # `make test` runs the pytest suite against the real binaries.
-# --- libc switch (issue 10): `make LIBC=musl` builds statically against
-# musl (Debian's musl-tools) into build-musl unless BUILD is given.
+# --- libc switch (issues 10, 18): `make LIBC=musl` builds statically against
+# the host's musl (Debian's musl-tools) into build-musl unless BUILD is given;
+# `make LIBC=glibc-SUITE` or `LIBC=musl-SUITE` (SUITE: bullseye, bookworm,
+# trixie, sid) statically against that Debian suite's own libc, unpacked
+# into the cache by scripts/libc-sysroot, with the host's gcc, into
+# build-glibc-SUITE (build-musl-SUITE).
 ifeq ($(LIBC),musl)
 ifeq ($(origin CC),default)
 CC      := musl-gcc
@@ -24,6 +28,24 @@ $(shell mkdir -p $(MUSL_KINC) && ln -sfn /usr/include/linux $(MUSL_KINC)/linux &
 	ln -sfn /usr/include/asm-generic $(MUSL_KINC)/asm-generic && \
 	ln -sfn /usr/include/$(MULTIARCH)/asm $(MUSL_KINC)/asm)
 override CFLAGS += -idirafter $(MUSL_KINC)
+else ifneq ($(filter glibc-% musl-%,$(LIBC)),)
+SYSROOT_LIBC  := $(firstword $(subst -, ,$(LIBC)))
+SYSROOT_SUITE := $(patsubst $(SYSROOT_LIBC)-%,%,$(LIBC))
+# Unpacked (downloaded once) at parse time: CC is in it.
+SYSROOT := $(shell scripts/libc-sysroot $(SYSROOT_LIBC) $(SYSROOT_SUITE))
+ifeq ($(SYSROOT),)
+$(error LIBC=$(LIBC): scripts/libc-sysroot $(SYSROOT_LIBC) $(SYSROOT_SUITE) failed)
+endif
+ifeq ($(origin CC),default)
+CC      := $(SYSROOT)/cc
+endif
+BUILD   ?= build-$(LIBC)
+override LDFLAGS += -static
+ifeq ($(SYSROOT_LIBC),musl)
+override CFLAGS += -DSL_LIBC_VERSION='"$(shell cat $(SYSROOT)/VERSION)"'
+endif
+else ifneq ($(LIBC),)
+$(error LIBC=$(LIBC): expected musl, glibc-SUITE or musl-SUITE (e.g. glibc-trixie))
 endif
 # --- end libc switch
 BUILD   ?= build
@@ -33,7 +55,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
-SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -Iharness/sys -Iharness/pdspawn $(CFLAGS)
+SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -Iharness/sys -Iharness/pdspawn -I$(BUILD)/gen $(CFLAGS)
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -50,12 +72,20 @@ HEADERS    := $(wildcard harness/*.h harness/sys/*.h) harness/pdspawn/pdspawn.h
 all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn \
      $(BUILD)/pidfd-child
 
-$(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION
+# Which optional libc functions this compiler's libc declares and links
+# (harness/libc_ext.c calls those directly, so a static build carries
+# them).  Regenerated when the compiler or its flags change.
+GEN_CC := $(CC) $(CSTD) -D_GNU_SOURCE $(CFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(BUILD)/gen && { echo '$(GEN_CC)' | cmp -s - $(BUILD)/gen/cc || echo '$(GEN_CC)' >$(BUILD)/gen/cc; })
+$(BUILD)/gen/libc_have.h: scripts/libc-have $(BUILD)/gen/cc
+	scripts/libc-have $(GEN_CC) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION $(BUILD)/gen/libc_have.h
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -DSL_VERSION='"$(VERSION)"' -DSL_GITREV='"$(GITREV)"' -c $< -o $@
 
 $(BUILD)/spawnlab: $(DRIVER_OBJ) $(BUILD)/libpdspawn.a
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_OBJ) $(BUILD)/libpdspawn.a -lpthread
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_OBJ) $(BUILD)/libpdspawn.a -lrt -lpthread -ldl
 
 # The probe is static so that exec'ing it opens nothing (no ld.so) and it
 # observes only what crossed exec.  Falls back to dynamic without libc.a.
@@ -304,38 +334,48 @@ trace: all
 	scripts/trace --build $(BUILD) $(TRACEFLAGS)
 # ---- end libc ---------------------------------------------------------------
 
-# ---- kernel regression runs in a VM (issue 12) ------------------------------
+# ---- kernel regression runs in a VM (issues 12, 18) --------------------------
+# One static build, $(STATIC), runs everywhere a kernel is compared: natively
+# on the host and inside each VM, so that a kernel diff shows the kernel's
+# changes and not the build's (scripts/diff --same-build checks it).
 # vm-run KERNEL=IMAGE: the suite inside qemu on that kernel (KVM when it
 # works, software emulation otherwise); vm-run-debian: on Debian's packaged
-# kernel, unpacked into $(BUILD)/vm without installing it; kernel-diff: the
-# host suite and the Debian-kernel suite, diffed.  VMFLAGS: patterns and
-# vm-run options (default: the whole suite).
+# kernel of VM_SUITE (bullseye, bookworm, trixie, sid), unpacked into the
+# cache without installing it (scripts/debian-kernel); kernel-diff: the
+# static build on the host and on that kernel, diffed.  VMFLAGS: patterns
+# and vm-run options (default: the whole suite).
 VM_DEBS  := qemu-system-x86 busybox-static file
 VM_OUT   ?= reports/runs/kernel-diff
+VM_SUITE ?= bookworm
+STATIC   := $(BUILD)/static
+STATIC_PROGRAMS := spawnlab probe tiny pdspawn-check pdspawn-check-legacy pidfd-child
 # kernel-diff's default: every family but cost (latency under software
 # emulation means nothing), SIGCHLD load only at 10 children (emulation runs
 # the 10,000-child cases for far too long).  KDIFF_CASES= to choose.
 KDIFF_CASES ?= exec fd eintr pidwrap libc 'sigchld/*_10'
 KDIFF_FLAGS ?= $(KDIFF_CASES) --timeout 1800
-.PHONY: vm-run vm-run-debian kernel-diff
+.PHONY: static vm-run vm-run-debian kernel-diff
+static:
+	$(MAKE) -s BUILD=$(STATIC) LDFLAGS=-static $(addprefix $(STATIC)/,$(STATIC_PROGRAMS))
+
 vm-run:
 	@[ -n "$(KERNEL)" ] || { echo "usage: make vm-run KERNEL=/path/to/bzImage [VMFLAGS='exec']" >&2; exit 2; }
 	@scripts/ensure-debs $(VM_DEBS)
-	scripts/vm-run $(KERNEL) --build $(abspath $(BUILD))/vm-static $(VMFLAGS)
+	scripts/vm-run $(KERNEL) --build $(abspath $(STATIC)) $(VMFLAGS)
 
 vm-run-debian:
 	@scripts/ensure-debs $(VM_DEBS)
-	scripts/vm-run $$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel) --build $(abspath $(BUILD))/vm-static $(VMFLAGS)
+	scripts/vm-run $$(scripts/debian-kernel $(VM_SUITE)) --build $(abspath $(STATIC)) $(VMFLAGS)
 
-kernel-diff: all
+kernel-diff: static
 	@scripts/ensure-debs $(VM_DEBS) python3-jsonschema
 	rm -rf $(VM_OUT) && mkdir -p $(VM_OUT)
-	-$(BUILD)/spawnlab run --probe $(BUILD)/probe --out $(VM_OUT)/host $(KDIFF_CASES) > $(VM_OUT)/host.txt
+	-$(STATIC)/spawnlab run --probe $(STATIC)/probe --out $(VM_OUT)/host $(KDIFF_CASES) > $(VM_OUT)/host.txt
 	@tail -n 3 $(VM_OUT)/host.txt
-	-scripts/vm-run $$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel) --build $(abspath $(BUILD))/vm-static \
+	-scripts/vm-run $$(scripts/debian-kernel $(VM_SUITE)) --build $(abspath $(STATIC)) \
 		--out $(VM_OUT)/vm $(KDIFF_FLAGS) > $(VM_OUT)/vm.txt
 	@tail -n 3 $(VM_OUT)/vm.txt
-	-scripts/diff $(VM_OUT)/host/result.json $(VM_OUT)/vm/result.json
+	-scripts/diff --same-build $(VM_OUT)/host/result.json $(VM_OUT)/vm/result.json
 # ---- end VM ----------------------------------------------------------------
 
 # --- fuzzing (issue 7, issue 9 item 2): fuzz/build.sh builds each target
@@ -381,19 +421,20 @@ fuzz-parallel: fuzz-build
 	$(FUZZ_ENV) fuzz/run.sh parallel
 # --- end fuzzing
 
-# ---- diff against a baseline (issue 8) --------------------------------------
+# ---- diff against a baseline (issues 8, 18) ---------------------------------
 # Runs the default suite (RUN_OUT as for `make run`), then scripts/diff from
-# BASELINE (default: the newest reports/baselines/*.json, by version sort of
-# the name) to this run.  Exit status: scripts/diff's (1 when something
-# regressed).  DIFFFLAGS: e.g. --noise 50, --format markdown.
-.PHONY: diff-baseline
+# BASELINE to this run; by default the baseline of this kernel (major.minor)
+# and this build's libc, else of this libc, else the newest
+# (scripts/baselines pick).  Baselines are slim (scripts/baselines slim):
+# what diff compares, not the raw observations.  Exit status: scripts/diff's
+# (1 when something regressed).  DIFFFLAGS: e.g. --noise 50, --format markdown.
+.PHONY: diff-baseline baselines
 diff-baseline: all
-	@base="$${BASELINE:-$$(ls reports/baselines/*.json 2>/dev/null | sort -V | tail -n 1)}"; \
-	[ -n "$$base" ] || { echo "diff-baseline: no reports/baselines/*.json" >&2; exit 2; }; \
-	out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
+	@scripts/ensure-debs python3-jsonschema
+	@out="$${RUN_OUT:-reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)}"; \
 	$(BUILD)/spawnlab run --probe $(BUILD)/probe --out "$$out" $(RUNFLAGS) >/dev/null; \
 	[ -f "$$out/result.json" ] || { echo "diff-baseline: the run wrote no $$out/result.json" >&2; exit 2; }; \
-	scripts/ensure-debs python3-jsonschema && \
+	base="$${BASELINE:-$$($(PYTHON) scripts/baselines pick "$$out/result.json")}" || exit 2; \
 	echo "diff-baseline: $$base -> $$out/result.json" && \
 	$(PYTHON) scripts/diff $(DIFFFLAGS) "$$base" "$$out/result.json"
 
@@ -437,3 +478,25 @@ lava-run-local:
 	scripts/lava/run-local $(LAVA_OUT)/local/job.yaml --out $(LAVA_OUT)/local/run --appliance-kernel-root $$tree \
 		--expect-cases $$($(BUILD)/vm-static/spawnlab list $(LAVA_LOCAL) | grep -vc '\[explicit\]')
 # ---- end CI and test farms ---------------------------------------------------
+
+# baselines MATRIX=DIR: the committed baselines, reports/baselines, made anew
+# from a `make matrix` folder's columns (one slim file per kernel and libc).
+baselines:
+	@[ -d "$(MATRIX)" ] || { echo "usage: make baselines MATRIX=reports/runs/matrix-<time>" >&2; exit 2; }
+	@scripts/ensure-debs python3-jsonschema
+	rm -f reports/baselines/*.json
+	$(PYTHON) scripts/baselines slim --out reports/baselines $(MATRIX)/*/result.json
+
+# ---- the version matrix (issue 18) ------------------------------------------
+# matrix: the suite on Debian's kernels (bullseye 5.10, bookworm 6.1, trixie
+# 6.12, sid) in VMs and on the host, one static build on all of them, and
+# on the host's kernel against glibc 2.31, 2.36 (the host's), 2.41 and musl
+# 1.2.3, 1.2.5 (static builds from those suites' packages); then the history
+# report (scripts/history) of what changed between them.  Columns and case
+# subsets: scripts/versions.json; downloads are cached in ~/.cache/spawnlab.
+# MATRIX_OUT=DIR to choose the folder; MATRIXFLAGS: scripts/matrix options
+# (e.g. --kernels trixie --libcs glibc-trixie --kernel-subset smoke).
+.PHONY: matrix
+matrix:
+	@scripts/ensure-debs $(VM_DEBS) python3-jsonschema python3-jinja2 python3-matplotlib
+	$(PYTHON) scripts/matrix --build $(BUILD) $(if $(MATRIX_OUT),--out $(MATRIX_OUT)) $(MATRIXFLAGS)

@@ -1,10 +1,10 @@
 /* backend_child.c: see backend_child.h. */
 #include "backend_child.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <unistd.h>
 
+#include "libc_ext.h"
 #include "sys.h"
 
 void backend_child_exec(const struct spawn_req *req)
@@ -29,8 +29,6 @@ void backend_child_exec(const struct spawn_req *req)
 	_exit(127);
 }
 
-typedef int (*addclosefrom_fn)(posix_spawn_file_actions_t *, int);
-
 int backend_file_actions(const struct spawn_req *req, posix_spawn_file_actions_t *fa)
 {
 	int r = posix_spawn_file_actions_init(fa);
@@ -44,9 +42,8 @@ int backend_file_actions(const struct spawn_req *req, posix_spawn_file_actions_t
 	for (size_t i = 0; i < req->nclose && !r; i++)
 		r = posix_spawn_file_actions_addclose(fa, req->close[i]);
 	if (!r && req->closefrom > 0) {
-		/* glibc 2.34+; looked up at run time so that other libcs build. */
-		addclosefrom_fn fn;
-		*(void **)&fn = dlsym(RTLD_DEFAULT, "posix_spawn_file_actions_addclosefrom_np");
+		/* glibc 2.34+, where the libc has it (libc_ext.h). */
+		addclosefrom_fn fn = libc_addclosefrom_np();
 		r = fn ? fn(fa, req->closefrom) : ENOSYS;
 	}
 	if (r)

@@ -1,48 +1,26 @@
-/* backend_pidfd_spawn.c: glibc's pidfd_spawn (2.39+), looked up at run
- * time so that one binary works on glibc 2.36 (unavailable) and later. */
-#include <dlfcn.h>
-#include <sys/auxv.h>
+/* backend_pidfd_spawn.c: glibc's pidfd_spawn (2.39+).  Called directly
+ * when the build's libc declares it (so a static build carries it), else
+ * found by dlsym in a dynamic build (libc_ext.h). */
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 
 #include "backend_child.h"
+#include "libc_ext.h"
 #include "sys.h"
-
-typedef int (*pidfd_spawn_fn)(int *, const char *, const posix_spawn_file_actions_t *,
-			      const posix_spawnattr_t *, char *const[], char *const[]);
-
-static pidfd_spawn_fn lookup(void)
-{
-	static int done;
-	static pidfd_spawn_fn fn;
-	if (!done) {
-		void *sym = dlsym(RTLD_DEFAULT, "pidfd_spawn");
-		*(void **)&fn = sym;
-		done = 1;
-	}
-	return fn;
-}
 
 static int pfs_available(char *why, size_t len)
 {
-	if (lookup())
+	const char *how = "";
+	if (libc_ext_has(LIBC_PIDFD_SPAWN, &how))
 		return 1;
-#ifdef __GLIBC__
-	if (getauxval(AT_BASE) == 0)
-		snprintf(why, len, "static build: pidfd_spawn cannot be looked up at run time (glibc %d.%d)",
-			 __GLIBC__, __GLIBC_MINOR__);
-	else
-		snprintf(why, len, "glibc %d.%d has no pidfd_spawn (added in 2.39)", __GLIBC__, __GLIBC_MINOR__);
-#else
-	snprintf(why, len, "this libc has no pidfd_spawn (a glibc 2.39 extension)");
-#endif
+	snprintf(why, len, "no pidfd_spawn (a glibc 2.39 extension): %s", how);
 	return 0;
 }
 
 static int pfs_spawn(const struct spawn_req *req, struct spawn_res *res)
 {
-	pidfd_spawn_fn fn = lookup();
+	pidfd_spawn_fn fn = libc_pidfd_spawn();
 	if (!fn) {
 		errno = ENOSYS;
 		return -1;
@@ -65,7 +43,7 @@ static int pfs_spawn(const struct spawn_req *req, struct spawn_res *res)
 
 const struct backend backend_pidfd_spawn = {
 	.name = "pidfd_spawn",
-	.summary = "glibc's pidfd_spawn() (2.39+), found at run time",
+	.summary = "glibc's pidfd_spawn() (2.39+)",
 	.traits = BT_PIDFD | BT_FILE_ACTIONS | BT_SHARES_MEMORY,
 	.available = pfs_available,
 	.spawn = pfs_spawn,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "libc_ext.h"
 #include "runner.h"
 #include "util.h"
 

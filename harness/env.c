@@ -3,13 +3,11 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 
 #include "backend.h"
 #include "feature.h"
 #include "json.h"
+#include "libc_ext.h"
 #include "run.h"
 #include "sandbox.h"
 
@@ -20,25 +18,31 @@
 #define SL_GITREV "unknown"
 #endif
 
-const char *libc_name(void)
+/* How this binary was built: the result's environment.build.  A kernel
+ * comparison is only about the kernel when both sides ran the same build
+ * (scripts/diff and scripts/history check these fields). */
+static void build_json(struct json *j)
 {
+	json_obj_begin(j, "build");
+	json_str(j, "linkage", libc_static_build() ? "static" : "dynamic");
+	json_str(j, "libc", libc_label());
 #ifdef __GLIBC__
-	return "glibc";
+	char hdr[16];
+	snprintf(hdr, sizeof hdr, "%d.%d", __GLIBC__, __GLIBC_MINOR__);
+	json_str(j, "libc_headers", hdr); /* a dynamic build may run on a newer glibc */
 #else
-	return "musl";
+	json_str(j, "libc_headers", libc_version());
 #endif
-}
-
-const char *libc_version(void)
-{
-#ifdef __GLIBC__
-	return gnu_get_libc_version();
-#elif defined(SL_LIBC_VERSION)
-	/* musl has no run-time version call; the Makefile passes the musl-dev package version. */
-	return SL_LIBC_VERSION;
-#else
-	return "unknown";
+#if defined(__clang__)
+	json_str(j, "compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+	json_str(j, "compiler", "gcc " __VERSION__);
 #endif
+	json_obj_begin(j, "libc_functions");
+	for (int i = 0; i < LIBC_EXT_N; i++)
+		json_str(j, libc_ext_name((enum libc_ext_id)i), libc_ext_source((enum libc_ext_id)i));
+	json_obj_end(j);
+	json_obj_end(j);
 }
 
 void env_json(struct json *j)
@@ -56,6 +60,7 @@ void env_json(struct json *j)
 	json_str(j, "name", libc_name());
 	json_str(j, "version", libc_version());
 	json_obj_end(j);
+	build_json(j);
 	json_str(j, "spawnlab_version", SL_VERSION);
 	json_str(j, "spawnlab_revision", SL_GITREV);
 	json_obj_begin(j, "privileges");

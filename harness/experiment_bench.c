@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "experiments.h"
+#include "sys.h"
 #include "util.h"
 
 #define PAGE 4096UL

@@ -8,7 +8,6 @@
  * What a libc or its headers lack is a skip with the reason, decided here
  * and now: a flag from the build's <spawn.h>, a function looked up in the
  * libc that is running (dlsym; a static build cannot look, and says so). */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +24,7 @@
 #include "cgroup_tmp.h"
 #include "child_wait.h"
 #include "experiments.h"
+#include "libc_ext.h"
 #include "kv.h"
 #include "names.h"
 #include "sys.h"
@@ -77,22 +76,15 @@ static const struct sa_row rows[] = {
 
 /* ---- what the libc has ---- */
 
-typedef int (*addchdir_fn)(posix_spawn_file_actions_t *, const char *);
-typedef int (*addfd_fn)(posix_spawn_file_actions_t *, int);
-typedef int (*setcgroup_fn)(posix_spawnattr_t *, int);
-typedef int (*pidfd_spawn_fn)(int *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
-			      char *const[], char *const[]);
-
-static void *libc_fn(const char *name, char *err, size_t errlen)
+/* A libc function beyond POSIX (libc_ext: linked when the build's headers
+ * declare it, dlsym in a dynamic build), or NULL with ERR saying why not. */
+static void *libc_fn(enum libc_ext_id id, void *fn, char *err, size_t errlen)
 {
-	void *f = dlsym(RTLD_DEFAULT, name);
-	if (f)
-		return f;
-	/* No dynamic loader (AT_BASE 0): a static build, where dlsym finds nothing. */
-	if (getauxval(AT_BASE) == 0)
-		snprintf(err, errlen, "static build: %s cannot be looked up at run time", name);
-	else
-		snprintf(err, errlen, "this libc has no %s", name);
+	const char *how = "";
+	if (fn)
+		return fn;
+	libc_ext_has(id, &how);
+	snprintf(err, errlen, "%s: %s", libc_ext_name(id), how);
 	return NULL;
 }
 
@@ -274,8 +266,8 @@ static int build(const struct sa_row *r, struct sa_env *e, posix_spawn_file_acti
 	if (r->flags & F_SETPGROUP)
 		posix_spawnattr_setpgroup(at, r->pgroup == PG_HELPER ? e->helper : r->pgroup == PG_UNUSED ? unused_pid() : 0);
 	if (r->flags & F_SETCGROUP) {
-		setcgroup_fn set;
-		*(void **)&set = libc_fn("posix_spawnattr_setcgroup_np", err, errlen);
+		setcgroup_fn set = libc_setcgroup_np();
+		libc_fn(LIBC_SETCGROUP_NP, *(void **)&set, err, errlen);
 		if (!set)
 			return STEP_UNSUPPORTED;
 		if (set(at, e->cgfd) != 0) {
@@ -287,16 +279,14 @@ static int build(const struct sa_row *r, struct sa_env *e, posix_spawn_file_acti
 		const struct sa_action *a = &r->act[i];
 		int rc = 0;
 		if (a->op == OP_CHDIR) {
-			addchdir_fn f;
-			*(void **)&f = libc_fn("posix_spawn_file_actions_addchdir_np", err, errlen);
+			addchdir_fn f = libc_addchdir_np();
+			libc_fn(LIBC_ADDCHDIR_NP, *(void **)&f, err, errlen);
 			if (!f)
 				return STEP_UNSUPPORTED;
 			rc = f(fa, a->path);
 		} else if (a->op == OP_FCHDIR || a->op == OP_TCSETPGRP) {
-			const char *name = a->op == OP_FCHDIR ? "posix_spawn_file_actions_addfchdir_np"
-							      : "posix_spawn_file_actions_addtcsetpgrp_np";
-			addfd_fn f;
-			*(void **)&f = libc_fn(name, err, errlen);
+			addfchdir_fn f = a->op == OP_FCHDIR ? libc_addfchdir_np() : libc_addtcsetpgrp_np();
+			libc_fn(a->op == OP_FCHDIR ? LIBC_ADDFCHDIR_NP : LIBC_ADDTCSETPGRP_NP, *(void **)&f, err, errlen);
 			if (!f)
 				return STEP_UNSUPPORTED;
 			rc = f(fa, a->op == OP_FCHDIR ? DIRFD : e->tty);
@@ -412,8 +402,8 @@ int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	} else if (strcmp(be, "posix_spawn") == 0) {
 		ret = posix_spawn(&pid, path, &fa, &at, argv, envp);
 	} else {
-		pidfd_spawn_fn f;
-		*(void **)&f = libc_fn("pidfd_spawn", err, errlen);
+		pidfd_spawn_fn f = libc_pidfd_spawn();
+		libc_fn(LIBC_PIDFD_SPAWN, *(void **)&f, err, errlen);
 		ret = f ? f(&pidfd, path, &fa, &at, argv, envp) : ENOSYS;
 		if (ret == 0)
 			pid = sl_pidfd_pid(pidfd);

@@ -5,13 +5,12 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dlfcn.h>
-#include <sys/auxv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,12 +23,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 
 /* After the libc headers: sys.h fills in what they lack (P_PIDFD etc.). */
 #include "feature.h"
+#include "libc_ext.h"
 #include "names.h"
 #include "util.h"
 #include "sys.h"
@@ -872,40 +869,124 @@ static enum feat_state p_pidfd_self(char *d, size_t len)
 		   "pidfd_send_signal(PIDFD_SELF_THREAD_GROUP, 0) -> %s", errno_name(e));
 }
 
-/* ---- libc ---- */
+/* ---- libc ----
+ * Whether the build can call the function is libc_ext's answer (headers
+ * and link at build time, dlsym in a dynamic build); then it is tried. */
 
-static const char *libc_name(void)
+static enum feat_state libc_absent(enum libc_ext_id id, char *d, size_t len)
 {
-#ifdef __GLIBC__
-	static char buf[32];
-	snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
-	return buf;
-#else
-	return "musl or other";
-#endif
+	const char *how = "";
+	libc_ext_has(id, &how);
+	return say(d, len, strcmp(libc_ext_source(id), "unknown") ? FEAT_NO : FEAT_UNKNOWN, "%s", how);
 }
 
-static enum feat_state libc_has(const char *sym, char *d, size_t len)
+/* pidfd_spawn of a program that does not exist: a libc that has it
+ * creates the child (clone3 with CLONE_PIDFD), sees the exec fail and
+ * returns ENOENT, having reaped the child; a kernel it cannot use gives
+ * ENOSYS or EOPNOTSUPP. */
+static enum feat_state p_pidfd_spawn(char *d, size_t len)
 {
-	/* No dynamic loader (AT_BASE 0): a static build, where dlsym sees
-	 * nothing whatever the libc has.  That is not an answer. */
-	if (getauxval(AT_BASE) == 0)
-		return say(d, len, FEAT_UNKNOWN, "static build: %s cannot be looked up at run time (%s)", sym,
-			   libc_name());
-	if (dlsym(RTLD_DEFAULT, sym))
-		return say(d, len, FEAT_YES, "dlsym(%s) -> found (%s)", sym, libc_name());
-	return say(d, len, FEAT_NO, "libc has no %s (dlsym) (%s)", sym, libc_name());
+	pidfd_spawn_fn fn = libc_pidfd_spawn();
+	if (!fn)
+		return libc_absent(LIBC_PIDFD_SPAWN, d, len);
+	const char *how = "";
+	libc_ext_has(LIBC_PIDFD_SPAWN, &how);
+	static char path[] = "/nonexistent/spawnlab-feature-probe";
+	char *argv[] = {path, NULL}, *envp[] = {NULL};
+	int pidfd = -1;
+	int r = fn(&pidfd, path, NULL, NULL, argv, envp);
+	if (r == 0) {
+		/* The libc reported the exec failure through the exit status
+		 * instead: the child exits 127 at once. */
+		pid_t pid = sl_pidfd_pid(pidfd);
+		if (pid > 0)
+			reap(pid, NULL, WAIT_MS);
+		close(pidfd);
+		return say(d, len, FEAT_YES, "pidfd_spawn(%s) -> 0 + pidfd; %s", path, how);
+	}
+	if (r == ENOENT)
+		return say(d, len, FEAT_YES, "pidfd_spawn(%s) -> ENOENT; %s", path, how);
+	return say(d, len, r == ENOSYS || r == EOPNOTSUPP ? FEAT_NO : FEAT_UNKNOWN, "pidfd_spawn(%s) -> %s; %s", path,
+		   errno_name(r), how);
 }
 
-#define LIBC_PROBE(fn, sym) \
-	static enum feat_state fn(char *d, size_t len) { return libc_has(sym, d, len); }
-LIBC_PROBE(p_pidfd_spawn, "pidfd_spawn")
-LIBC_PROBE(p_addclosefrom, "posix_spawn_file_actions_addclosefrom_np")
-LIBC_PROBE(p_addchdir, "posix_spawn_file_actions_addchdir_np")
-LIBC_PROBE(p_addfchdir, "posix_spawn_file_actions_addfchdir_np")
+/* A file action added to a scratch object: 0 means the libc takes it. */
+static enum feat_state file_action(enum libc_ext_id id, int (*add)(posix_spawn_file_actions_t *), char *d,
+				   size_t len)
+{
+	if (!add)
+		return libc_absent(id, d, len);
+	const char *how = "";
+	libc_ext_has(id, &how);
+	posix_spawn_file_actions_t fa;
+	int r = posix_spawn_file_actions_init(&fa);
+	if (r)
+		return say(d, len, FEAT_UNKNOWN, "posix_spawn_file_actions_init -> %s", errno_name(r));
+	r = add(&fa);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r == 0)
+		return say(d, len, FEAT_YES, "%s -> 0; %s", libc_ext_name(id), how);
+	return say(d, len, r == ENOSYS ? FEAT_NO : FEAT_UNKNOWN, "%s -> %s; %s", libc_ext_name(id), errno_name(r),
+		   how);
+}
+
+static int add_closefrom(posix_spawn_file_actions_t *fa)
+{
+	return libc_addclosefrom_np()(fa, 3);
+}
+
+static int add_chdir(posix_spawn_file_actions_t *fa)
+{
+	return libc_addchdir_np()(fa, "/");
+}
+
+static int add_fchdir(posix_spawn_file_actions_t *fa)
+{
+	return libc_addfchdir_np()(fa, 0);
+}
+
+static enum feat_state p_addclosefrom(char *d, size_t len)
+{
+	return file_action(LIBC_ADDCLOSEFROM_NP, libc_addclosefrom_np() ? add_closefrom : NULL, d, len);
+}
+
+static enum feat_state p_addchdir(char *d, size_t len)
+{
+	return file_action(LIBC_ADDCHDIR_NP, libc_addchdir_np() ? add_chdir : NULL, d, len);
+}
+
+static enum feat_state p_addfchdir(char *d, size_t len)
+{
+	return file_action(LIBC_ADDFCHDIR_NP, libc_addfchdir_np() ? add_fchdir : NULL, d, len);
+}
+
 /* peer parity (issue 19): posix_spawn extensions the spawn_attr experiment uses */
-LIBC_PROBE(p_addtcsetpgrp, "posix_spawn_file_actions_addtcsetpgrp_np")
-LIBC_PROBE(p_setcgroup, "posix_spawnattr_setcgroup_np")
+static int add_tcsetpgrp(posix_spawn_file_actions_t *fa)
+{
+	return libc_addtcsetpgrp_np()(fa, 0);
+}
+
+static enum feat_state p_addtcsetpgrp(char *d, size_t len)
+{
+	return file_action(LIBC_ADDTCSETPGRP_NP, libc_addtcsetpgrp_np() ? add_tcsetpgrp : NULL, d, len);
+}
+
+static enum feat_state p_setcgroup(char *d, size_t len)
+{
+	setcgroup_fn set = libc_setcgroup_np();
+	if (!set)
+		return libc_absent(LIBC_SETCGROUP_NP, d, len);
+	const char *how = "";
+	libc_ext_has(LIBC_SETCGROUP_NP, &how);
+	posix_spawnattr_t at;
+	int r = posix_spawnattr_init(&at);
+	if (r)
+		return say(d, len, FEAT_UNKNOWN, "posix_spawnattr_init -> %s", errno_name(r));
+	r = set(&at, 0);
+	posix_spawnattr_destroy(&at);
+	return say(d, len, r == 0 ? FEAT_YES : FEAT_UNKNOWN, "posix_spawnattr_setcgroup_np -> %s; %s",
+		   r ? errno_name(r) : "0", how);
+}
 
 /* ---- the table ---- */
 

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "libc_ext.h"
 #include "run.h"
 #include "sandbox.h"
 #include "util.h"

@@ -108,7 +108,5 @@ void result_json(FILE *f, const struct run *r);
 /* The environment object (also used by `spawnlab features --json`). */
 struct json;
 void env_json(struct json *j);
-const char *libc_name(void);
-const char *libc_version(void);
 
 #endif

@@ -45,6 +45,15 @@ def test_musl_environment_and_backends(musl, tmp_path):
     assert libc["version"] == (ver or "unknown")
     be = {b["name"]: b for b in doc["environment"]["backends"]}
     assert be["pidfd_spawn"]["available"] is False and "no pidfd_spawn" in be["pidfd_spawn"]["reason"]
+    # Static: the libc functions are what musl's headers declare, decided at
+    # build time, so the answer is a definite yes or no (never a failed lookup).
+    build = doc["environment"]["build"]
+    assert build["linkage"] == "static" and build["libc"].startswith("musl ")
+    assert set(build["libc_functions"].values()) <= {"linked", "none"}, build
+    feats = {f["name"]: f["state"] for f in doc["environment"]["features"]}
+    for fn, how in build["libc_functions"].items():
+        if fn in feats:
+            assert feats[fn] == ("yes" if how == "linked" else "no"), (fn, how, feats[fn])
     assert be["posix_spawn"]["available"] is True
 
 

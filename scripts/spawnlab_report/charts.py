@@ -24,15 +24,16 @@ def _svg(fig, salt):
     return svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE to inline it
 
 
-def bars(salt, title, backends, series, unit=""):
-    """Grouped bars: one group per backend, one bar per series."""
+def bars(salt, title, backends, series, unit="", colours=None):
+    """Grouped bars: one group per backend, one bar per series (coloured by
+    COLOURS[series name] where given)."""
     n = max(len(series), 1)
     width = 0.8 / n
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(backends) + 1), 3.4))
     for i, (name, vals) in enumerate(series.items()):
         xs = [j + (i - (n - 1) / 2) * width for j in range(len(backends))]
         ys = [v if v is not None else 0 for v in vals]
-        rects = ax.bar(xs, ys, width, label=name)
+        rects = ax.bar(xs, ys, width, label=name, color=(colours or {}).get(name))
         for r, v in zip(rects, vals):
             label = "n/m" if v is None else (f"{v:.3g}" if isinstance(v, float) and not v.is_integer() else f"{v:.0f}")
             ax.annotate(label, (r.get_x() + r.get_width() / 2, r.get_height()),

@@ -45,6 +45,30 @@ ENV_FIELDS = [
 ]
 
 
+def build_of(doc):
+    """The build identity of a result: what decides which libc code runs.
+    None for results written before environment.build existed."""
+    b = doc["environment"].get("build")
+    if b is None:
+        return None
+    return {"linkage": b["linkage"], "libc": b["libc"],
+            **{f"libc function {k}": v for k, v in sorted(b["libc_functions"].items())}}
+
+
+def build_differences(a, b):
+    """[(field, A's value, B's value)] where the two builds differ; a
+    result without build information differs from every build."""
+    ba, bb = build_of(a), build_of(b)
+    if ba is None or bb is None:
+        if ba == bb:
+            return [("build", "not recorded", "not recorded")]
+        return [("build", "not recorded" if ba is None else "recorded",
+                 "not recorded" if bb is None else "recorded")]
+    # A libc function one result does not report (an older spawnlab knew
+    # fewer) is not a difference; linkage and libc always are.
+    return [(k, ba[k], bb[k]) for k in ba if k in bb and ba[k] != bb[k]]
+
+
 def _kind(a, b):
     """How a unit's outcome changed; a=None or b=None: new or removed."""
     if a is None:
@@ -97,6 +121,12 @@ def _unstable(key, nums):
 def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=400.0, timing_keys=TIMING_KEYS):
     """The differences as a dict (the JSON output)."""
     env = [{"field": name, "a": get(a), "b": get(b)} for name, get in ENV_FIELDS if get(a) != get(b)]
+    # A kernel comparison means something only between results of one build:
+    # otherwise libc lookups and linkage differ too, and every difference
+    # below may be the build's.
+    build = build_differences(a, b)
+    kernel_changed = a["environment"]["kernel"]["release"] != b["environment"]["kernel"]["release"]
+    env += [{"field": f"build {k}", "a": va, "b": vb} for k, va, vb in build if va != vb]
     fa = {f["name"]: f["state"] for f in a["environment"]["features"]}
     fb = {f["name"]: f["state"] for f in b["environment"]["features"]}
     for n in sorted(set(fa) | set(fb)):
@@ -120,6 +150,11 @@ def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=4
         ua = {u["backend"]: u for u in ca[cid]["backends"]} if cid in ca else {}
         ub = {u["backend"]: u for u in cb[cid]["backends"]}
         for be in list(ua) + [x for x in ub if x not in ua]:
+            # A slim baseline leaves out the units skipped only because the
+            # case names other backends (scripts/slim).
+            if (be not in ua and a.get("slim") and not R.applies(ub[be])) or \
+                    (be not in ub and b.get("slim") and not R.applies(ua[be])):
+                continue
             oa = ua[be]["outcome"] if be in ua else None
             ob = ub[be]["outcome"] if be in ub else None
             if oa != ob and (cid in ca or ob in BAD or ob == "xpass"):
@@ -163,6 +198,8 @@ def compare(a, b, noise=20.0, floor=0.0, ignore=(), strict=False, timing_noise=4
             "floor": floor, "ignore": list(ignore), "strict": strict,
             "environment": env, "cases_added": added, "cases_removed": removed,
             "outcomes": outcomes, "findings": findings, "numbers": numbers, "unstable": unstable,
+            "build_differs": bool(build), "kernel_changed": kernel_changed,
+            "mixed_causes": bool(build) and kernel_changed,
             "regressions": sum(1 for o in outcomes if o["regression"]) + (len(removed) if strict else 0)}
 
 
@@ -177,6 +214,11 @@ def text(d, md=False):
     code = (lambda s: f"`{s}`") if md else (lambda s: s)
     out.append(("# " if md else "") + f'spawnlab diff: A {d["a"]["kernel"]}, {d["a"]["libc"]} ({d["a"]["start_time"]})'
                f' -> B {d["b"]["kernel"]}, {d["b"]["libc"]} ({d["b"]["start_time"]})')
+    if d["mixed_causes"]:
+        out.append(("**" if md else "") + "WARNING: the kernels AND the builds differ" + ("**" if md else "") +
+                   " (see `build` below): a difference may come from the build (linkage, libc, how libc "
+                   "functions are found), not the kernel. Compare one build on both kernels "
+                   "(make kernel-diff does; scripts/diff --same-build insists).")
     if d["environment"]:
         h("environment")
         for e in d["environment"]:
@@ -256,6 +298,10 @@ def main(argv=None):
                     help="compare every number (drop the default ignore list)")
     ap.add_argument("--strict", action="store_true",
                     help="count removed cases and pass-to-skip as regressions")
+    ap.add_argument("--same-build", action="store_true",
+                    help="refuse (exit 2) unless A and B ran the same build (environment.build: linkage, "
+                         "libc, how each libc function is found), so that a kernel diff shows the "
+                         "kernel's changes and nothing else")
     args = ap.parse_args(argv)
     docs = []
     try:
@@ -265,6 +311,12 @@ def main(argv=None):
     except R.InputError as e:
         print(f"diff: {e}", file=sys.stderr)
         return 2
+    if args.same_build:
+        diffs = build_differences(*docs)
+        if diffs:
+            print("diff: --same-build: A and B are not the same build: " +
+                  "; ".join(f"{k} {va} -> {vb}" for k, va, vb in diffs), file=sys.stderr)
+            return 2
     ignore = args.ignore + ([] if args.all_numbers else list(DEFAULT_IGNORE))
     d = compare(*docs, noise=args.noise, floor=args.floor, ignore=ignore, strict=args.strict,
                 timing_noise=args.timing_noise)
