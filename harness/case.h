@@ -94,7 +94,7 @@ struct source {
 struct finding {
 	int line;
 	unsigned long backends; /* bit per sl_backends[] index; 0 = every backend */
-	char *libc;             /* "glibc" or "musl": only under that libc; NULL: any */
+	char *libc;             /* "glibc", "musl", "glibc<2.38"...: only under that libc; NULL: any */
 	char *key;
 	enum expect_op op;
 	char *value; /* what the machine does */
@@ -162,6 +162,11 @@ int case_expect_applies(const struct sl_case *c, size_t i, size_t b);
  * B is backend_count() and the case says `backends none`.  A backend the
  * case does not name gets no unit at all (not a skip). */
 int case_has_unit(const struct sl_case *c, size_t b);
+/* A finding's libc condition: "glibc" or "musl", optionally bounded by a
+ * version ("glibc<2.38", "musl>=1.2.4").  Valid form; and whether LIBC at
+ * VERSION satisfies it (an unknown version satisfies no bound). */
+int libc_cond_valid(const char *cond);
+int libc_cond_holds(const char *cond, const char *libc, const char *version);
 /* Every case has a positive control: NULL when C's expectations for
  * backend B fail on an empty observation (a probe or experiment that
  * reported nothing) and its fd expectations fail when the probe sees no

@@ -2,6 +2,7 @@
  * A backend-specific expectation (expect[pdspawn] KEY ...) replaces the
  * general ones on KEY and on its sub-keys (KEY.*) for that backend: once
  * pdspawn is expected to have fd 10 closed, fd.10.cloexec means nothing. */
+#include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,7 +154,69 @@ static int judge(const struct kv *obs, int probed, const char *key, enum expect_
 static int finding_applies(const struct sl_case *c, const struct finding *f, size_t b)
 {
 	int on = f->backends ? (f->backends & (1UL << b)) != 0 : case_has_unit(c, b);
-	return on && (!f->libc || strcmp(f->libc, libc_name()) == 0);
+	return on && (!f->libc || libc_cond_holds(f->libc, libc_name(), libc_version()));
+}
+
+/* "glibc", "glibc<2.38", "musl>=1.2.4": the name, and the bound's operator
+ * and version (empty when none).  0 when it is not of that form. */
+static int libc_cond_split(const char *cond, char *name, size_t nl, char *op, char *ver, size_t vl)
+{
+	size_t n = strspn(cond, "abcdefghijklmnopqrstuvwxyz");
+	if (n == 0 || n >= nl)
+		return 0;
+	memcpy(name, cond, n);
+	name[n] = 0;
+	if (strcmp(name, "glibc") && strcmp(name, "musl"))
+		return 0;
+	const char *p = cond + n;
+	size_t o = strspn(p, "<>=");
+	static const char *const ops[] = {"", "<", "<=", ">", ">="};
+	int known = 0;
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+		known |= strlen(ops[i]) == o && strncmp(ops[i], p, o) == 0;
+	if (!known)
+		return 0;
+	memcpy(op, p, o);
+	op[o] = 0;
+	p += o;
+	if ((o == 0) != (*p == 0) || strlen(p) >= vl || strspn(p, "0123456789.") != strlen(p))
+		return 0;
+	strcpy(ver, p);
+	return 1;
+}
+
+int libc_cond_valid(const char *cond)
+{
+	char name[16], op[3], ver[32];
+	return libc_cond_split(cond, name, sizeof name, op, ver, sizeof ver);
+}
+
+/* Compare dotted versions numerically: <0, 0, >0. */
+static int vercmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+		a += *a == '.';
+		b += *b == '.';
+		if (!isdigit((unsigned char)*a) && !isdigit((unsigned char)*b))
+			break;
+	}
+	return 0;
+}
+
+int libc_cond_holds(const char *cond, const char *libc, const char *version)
+{
+	char name[16], op[3], ver[32];
+	if (!libc_cond_split(cond, name, sizeof name, op, ver, sizeof ver) || strcmp(name, libc) != 0)
+		return 0;
+	if (!*op)
+		return 1;
+	if (!isdigit((unsigned char)*version))
+		return 0; /* an unknown version satisfies no bound */
+	int c = vercmp(version, ver);
+	return strcmp(op, "<") == 0 ? c < 0 : strcmp(op, "<=") == 0 ? c <= 0 : strcmp(op, ">") == 0 ? c > 0 : c >= 0;
 }
 
 int case_has_unit(const struct sl_case *c, size_t b)

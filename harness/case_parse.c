@@ -466,7 +466,8 @@ static int parse_source(struct parser *p, struct source *src, const char *rest)
 }
 
 /* "[LIST]" right after a keyword: the backends it applies to (0 if no
- * list), and, where LIBC is given, a libc=glibc|musl condition. */
+ * list), and, where LIBC is given, a libc= condition: glibc or musl, with
+ * an optional version bound (<, <=, >, >= and a dotted version). */
 static int parse_kw_backends(struct parser *p, const char *kw, const char *name, unsigned long *mask, char **libc)
 {
 	*mask = 0;
@@ -481,8 +482,9 @@ static int parse_kw_backends(struct parser *p, const char *kw, const char *name,
 	int r = 0, n = 0;
 	for (char *t = strtok_r(list, ", \t", &save); t && r == 0; t = strtok_r(NULL, ", \t", &save)) {
 		if (strncmp(t, "libc=", 5) == 0 && libc) {
-			if (strcmp(t + 5, "glibc") && strcmp(t + 5, "musl"))
-				r = perr(p, "%s: expected libc=glibc or libc=musl, got '%s'", name, t);
+			if (!libc_cond_valid(t + 5))
+				r = perr(p, "%s: expected libc=glibc or libc=musl, optionally with a version bound "
+					    "(libc=glibc<2.38, libc=musl>=1.2.4), got '%s'", name, t);
 			else if (*libc)
 				r = perr(p, "%s: expected one libc= condition", name);
 			else

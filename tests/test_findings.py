@@ -97,6 +97,20 @@ def test_finding_for_another_libc_does_not_apply(tmp_path, cases_dir):
     assert one(doc)["outcome"] == "xfail" and p.returncode == 0
 
 
+def test_finding_bounded_by_a_libc_version(tmp_path, cases_dir):
+    """libc=NAME<VERSION binds a finding to the versions before VERSION:
+    a fixed libc is not asked to reproduce it."""
+    p, doc = run_cases(tmp_path, cases_dir, CASE.format(documented="pipe", observed="chr"), "--backend", "fork")
+    libc = doc["environment"]["libc"]["name"]
+    base = CASE.format(documented="pipe", observed="chr")
+    for bound, applies in (("<99", True), (">=0.1", True), ("<0.1", False), (">=99", False)):
+        text = base.replace("finding[fork]", f"finding[fork libc={libc}{bound}]")
+        p, doc = run_cases(tmp_path, cases_dir, text, "--backend", "fork")
+        want = "xfail" if applies else "fail"
+        assert one(doc)["outcome"] == want, (bound, one(doc)["reason"])
+        assert doc["cases"][0]["findings"][0]["libc"] == f"{libc}{bound}"
+
+
 # ---- positive controls, planted -----------------------------------------
 
 # Representative of every family and every kind of expectation; the parser

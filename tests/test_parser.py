@@ -47,6 +47,8 @@ BAD = [
     ("finding_backend_not_run", "case a\ndesc d\nsource s\nbackends fork\nexpect pid > 0\n"
      "finding[vfork] pid = 0 why\n", 6, "backends that the case runs"),
     ("finding_bad_libc", GOOD + "finding[libc=bionic] pid = 0 why\n", 5, "libc=glibc or libc=musl"),
+    ("finding_bad_libc_bound", GOOD + "finding[libc=glibc<<2] pid = 0 why\n", 5, "version bound"),
+    ("finding_libc_no_version", GOOD + "finding[libc=musl>=] pid = 0 why\n", 5, "version bound"),
     ("finding_twice", GOOD + "finding pid = 0 why\nfinding pid = 1 why\n", 6, "one finding per key"),
     # Typed sources.
     ("source_bad_type", GOOD + "source mann:signal.7 x\n", 5, "expected a source type"),
