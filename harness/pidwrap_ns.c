@@ -136,6 +136,12 @@ static void ns_creator(struct pidwrap *pw, int (*fn)(struct pidwrap *, char *, s
 		send_rc(rep, -1, err);
 		_exit(1);
 	}
+	/* Changing the euid made the process non-dumpable (commoncred:
+	 * suid_dumpable), and before 6.x a non-dumpable process's /proc/self
+	 * files belong to the init namespace's root, so pid 65534 cannot read
+	 * its own /proc/self/fdinfo, which is how a pidfd's pid is found where
+	 * PIDFD_GET_INFO is missing (5.10).  W and its children inherit this. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	pid_t w = fork();
 	if (w < 0) {
 		snprintf(err, sizeof err, "fork of pid 1: %s", errno_name(errno));
