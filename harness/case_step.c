@@ -259,19 +259,17 @@ static int st_umask(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	return 0;
 }
 
-static const int rlimit_res[] = {RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_CORE, RLIMIT_STACK, RLIMIT_CPU, RLIMIT_FSIZE};
-
 static int st_rlimit(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)ctx;
 	struct rlimit rl;
-	if (getrlimit(rlimit_res[iv[0]], &rl) < 0)
+	if (getrlimit(sl_rlimits[iv[0]].resource, &rl) < 0)
 		return FAIL("getrlimit: %s", strerror(errno));
 	if (sv[1])
 		rl.rlim_cur = (rlim_t)iv[1];
 	if (sv[2])
 		rl.rlim_max = (rlim_t)iv[2];
-	if (setrlimit(rlimit_res[iv[0]], &rl) < 0)
+	if (setrlimit(sl_rlimits[iv[0]].resource, &rl) < 0)
 		return FAIL("setrlimit(%s): %s", sv[0], strerror(errno));
 	return 0;
 }
@@ -368,7 +366,7 @@ const struct step_kind sl_step_kinds[] = {
 	{"chdir", "mkdir -p one level and chdir to PATH", {{"path", ARG_PATH, 1, NULL, NULL}}, st_chdir},
 	{"umask", "umask(MASK)", {{"mask", ARG_OCTAL, 1, NULL, NULL}}, st_umask},
 	{"rlimit", "setrlimit(RESOURCE) soft and/or hard",
-	 {{"resource", ARG_CHOICE, 1, NULL, "nofile|nproc|core|stack|cpu|fsize"},
+	 {{"resource", ARG_CHOICE, 1, NULL, SL_RLIMIT_CHOICES},
 	  {"soft", ARG_INT, 0, NULL, NULL},
 	  {"hard", ARG_INT, 0, NULL, NULL}},
 	 st_rlimit},

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 struct name {
 	long v;
@@ -422,3 +423,9 @@ void oflags_format(int flags, char *buf, unsigned len)
 		put(buf, len, &at, num);
 	}
 }
+
+const struct sl_rlimit sl_rlimits[] = {
+	{"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"core", RLIMIT_CORE},
+	{"stack", RLIMIT_STACK},   {"cpu", RLIMIT_CPU},     {"fsize", RLIMIT_FSIZE},
+	{NULL, 0},
+};

@@ -15,4 +15,14 @@ long oflags_parse(const char *s, const char **bad, int *badlen);
 /* open(2) status flags as "O_RDWR|O_NONBLOCK" into BUF. */
 void oflags_format(int flags, char *buf, unsigned len);
 
+/* The resource limits the case language knows: the rlimit step sets them
+ * and the probe reports each as rlimit.NAME.soft and .hard.  The step's
+ * resource= choices are SL_RLIMIT_CHOICES, in the table's order. */
+struct sl_rlimit {
+	const char *name;
+	int resource;
+};
+extern const struct sl_rlimit sl_rlimits[];
+#define SL_RLIMIT_CHOICES "nofile|nproc|core|stack|cpu|fsize"
+
 #endif

@@ -301,10 +301,14 @@ int main(int argc, char **argv)
 	put("cwd %s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
 	put("umask %04o\n", read_umask());
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		put_rlim("rlimit.nofile.soft", rl.rlim_cur);
-		put_rlim("rlimit.nofile.hard", rl.rlim_max);
-	}
+	for (const struct sl_rlimit *r = sl_rlimits; r->name; r++)
+		if (getrlimit(r->resource, &rl) == 0) {
+			char key[48];
+			snprintf(key, sizeof key, "rlimit.%s.soft", r->name);
+			put_rlim(key, rl.rlim_cur);
+			snprintf(key, sizeof key, "rlimit.%s.hard", r->name);
+			put_rlim(key, rl.rlim_max);
+		}
 	put("no_new_privs %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
 	int pdeath = 0;
 	prctl(PR_GET_PDEATHSIG, &pdeath, 0, 0, 0);
