@@ -1,13 +1,15 @@
 /* step_fdmake.c: the fd family's set-up steps.
  *
  * fdmake is one table row per fd-creating call.  Each row says how the
- * call asks for close-on-exec:
+ * call asks for close-on-exec (enum sl_fdcx, step_fdmake.h):
  *   CX_FLAG    the call has its own option (O_CLOEXEC, SOCK_CLOEXEC, ...),
  *              passed when the case says cloexec=yes;
  *   CX_NONE    the call has none: cloexec=yes sets FD_CLOEXEC with
  *              fcntl(F_SETFD) right after, the non-atomic way (fd/race);
  *   CX_ALWAYS  the call always sets it: cloexec=no clears it with
  *              fcntl(F_SETFD) right after.
+ * The same table is the fd fuzzer's vocabulary (fuzz/fd_combo.c, through
+ * sl_fdmake and the sl_fdcall_* accessors).
  * The fd is then moved to the case's number with its FD_CLOEXEC bit as the
  * call left it, so the child sees what the call did, not what we chose.
  * Every step records fdmake.FD.call and fdmake.FD.how in the observation.
@@ -67,8 +69,6 @@
 
 #define FAIL(...) (snprintf(err, errlen, __VA_ARGS__), -1)
 
-enum cx { CX_FLAG, CX_NONE, CX_ALWAYS };
-
 struct fdenv {
 	const char *tmp;
 	int target; /* the number the case wants (dup2, dup3 and F_DUPFD aim there) */
@@ -77,9 +77,10 @@ struct fdenv {
 
 struct fdcall {
 	const char *name;
-	enum cx cx;
+	enum sl_fdcx cx;
 	const char *how;  /* the call's close-on-exec option, or why it has none */
 	int may_refuse;   /* EPERM/EACCES mean "not allowed here" (sysctl, LSM, capability) */
+	int pair;         /* makes two fds (the second goes to fd2 or is closed) */
 	int (*make)(int cloexec, struct fdenv *e); /* fd, or -1 with errno */
 };
 
@@ -543,49 +544,54 @@ static int mk_memfd_secret(int cx, struct fdenv *e)
 	return (int)syscall(__NR_memfd_secret, cx ? O_CLOEXEC : 0U);
 }
 
+/* One row per creating call: X(name, how it asks for close-on-exec, what
+ * that option is or why there is none, whether EPERM/EACCES mean "not
+ * allowed here", whether it makes a pair).  The fd fuzzer (fuzz/fd_combo.c)
+ * draws its calls from this table by index: add new calls at the end, so
+ * that its committed inputs keep naming the same calls. */
 #define FDCALLS(X)                                                                                            \
-	X(open, CX_FLAG, "O_CLOEXEC", 0)                                                                      \
-	X(openat, CX_FLAG, "O_CLOEXEC", 0)                                                                    \
-	X(openat2, CX_FLAG, "O_CLOEXEC in open_how.flags", 0)                                                 \
-	X(creat, CX_NONE, "creat(2) has no flags argument", 0)                                                \
-	X(dup, CX_NONE, "dup(2) has no flags argument (its flagged form is fcntl F_DUPFD_CLOEXEC)", 0)       \
-	X(dup2, CX_NONE, "dup2(2) has no flags argument (its flagged form is dup3)", 0)                       \
-	X(dup3, CX_FLAG, "O_CLOEXEC", 0)                                                                      \
-	X(fcntl_dupfd, CX_FLAG, "F_DUPFD_CLOEXEC instead of F_DUPFD", 0)                                      \
-	X(pipe, CX_NONE, "pipe(2) has no flags argument (its flagged form is pipe2)", 0)                      \
-	X(pipe2, CX_FLAG, "O_CLOEXEC", 0)                                                                     \
-	X(socket, CX_FLAG, "SOCK_CLOEXEC", 0)                                                                 \
-	X(socketpair, CX_FLAG, "SOCK_CLOEXEC", 0)                                                             \
-	X(accept, CX_NONE, "accept(2) has no flags argument (its flagged form is accept4)", 0)                \
-	X(accept4, CX_FLAG, "SOCK_CLOEXEC", 0)                                                                \
-	X(epoll_create, CX_NONE, "epoll_create(2) has no flags (its flagged form is epoll_create1)", 0)       \
-	X(epoll_create1, CX_FLAG, "EPOLL_CLOEXEC", 0)                                                         \
-	X(eventfd, CX_FLAG, "EFD_CLOEXEC", 0)                                                                 \
-	X(signalfd, CX_FLAG, "SFD_CLOEXEC", 0)                                                                \
-	X(timerfd_create, CX_FLAG, "TFD_CLOEXEC", 0)                                                          \
-	X(inotify_init, CX_NONE, "inotify_init(2) has no flags (its flagged form is inotify_init1)", 0)      \
-	X(inotify_init1, CX_FLAG, "IN_CLOEXEC", 0)                                                            \
-	X(fanotify_init, CX_FLAG, "FAN_CLOEXEC", 1)                                                           \
-	X(memfd_create, CX_FLAG, "MFD_CLOEXEC", 0)                                                            \
-	X(pidfd_open, CX_ALWAYS, "pidfd_open(2) always sets close-on-exec", 0)                                \
-	X(pidfd_getfd, CX_ALWAYS, "pidfd_getfd(2) always sets close-on-exec", 1)                              \
-	X(userfaultfd, CX_FLAG, "O_CLOEXEC", 1)                                                               \
-	X(io_uring_setup, CX_ALWAYS, "io_uring_setup(2) always sets close-on-exec", 1)                        \
-	X(perf_event_open, CX_FLAG, "PERF_FLAG_FD_CLOEXEC", 1)                                                \
-	X(mq_open, CX_ALWAYS, "Linux mq_open always sets close-on-exec (ipc/mqueue.c)", 0)                   \
-	X(shm_open, CX_ALWAYS, "shm_open(3) always sets close-on-exec", 0)                                    \
-	X(posix_openpt, CX_FLAG, "O_CLOEXEC (POSIX.1-2024)", 0)                                               \
-	X(fsopen, CX_FLAG, "FSOPEN_CLOEXEC", 1)                                                               \
-	X(open_tree, CX_FLAG, "OPEN_TREE_CLOEXEC", 1)                                                         \
-	X(fspick, CX_FLAG, "FSPICK_CLOEXEC", 1)                                                               \
-	X(opendir, CX_ALWAYS, "opendir(3): glibc and musl open the directory with O_CLOEXEC", 0)              \
-	X(fdopendir, CX_ALWAYS, "fdopendir(3) sets close-on-exec on the fd it takes over (glibc, musl)", 0)                 \
-	X(fopen, CX_FLAG, "mode flag 'e' (O_CLOEXEC)", 0)                                                     \
-	X(mkostemp, CX_FLAG, "O_CLOEXEC", 0)                                                                  \
-	X(mkstemp, CX_NONE, "mkstemp(3) has no flags (its flagged form is mkostemp)", 0)                      \
-	X(recvmsg, CX_FLAG, "MSG_CMSG_CLOEXEC", 0)                                                            \
-	X(landlock_create_ruleset, CX_ALWAYS, "landlock_create_ruleset(2) always sets close-on-exec", 1)      \
-	X(memfd_secret, CX_FLAG, "O_CLOEXEC", 1)
+	X(open, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                   \
+	X(openat, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                 \
+	X(openat2, CX_FLAG, "O_CLOEXEC in open_how.flags", 0, 0)                                              \
+	X(creat, CX_NONE, "creat(2) has no flags argument", 0, 0)                                             \
+	X(dup, CX_NONE, "dup(2) has no flags argument (its flagged form is fcntl F_DUPFD_CLOEXEC)", 0, 0)     \
+	X(dup2, CX_NONE, "dup2(2) has no flags argument (its flagged form is dup3)", 0, 0)                    \
+	X(dup3, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                   \
+	X(fcntl_dupfd, CX_FLAG, "F_DUPFD_CLOEXEC instead of F_DUPFD", 0, 0)                                   \
+	X(pipe, CX_NONE, "pipe(2) has no flags argument (its flagged form is pipe2)", 0, 1)                   \
+	X(pipe2, CX_FLAG, "O_CLOEXEC", 0, 1)                                                                  \
+	X(socket, CX_FLAG, "SOCK_CLOEXEC", 0, 0)                                                              \
+	X(socketpair, CX_FLAG, "SOCK_CLOEXEC", 0, 1)                                                          \
+	X(accept, CX_NONE, "accept(2) has no flags argument (its flagged form is accept4)", 0, 0)             \
+	X(accept4, CX_FLAG, "SOCK_CLOEXEC", 0, 0)                                                             \
+	X(epoll_create, CX_NONE, "epoll_create(2) has no flags (its flagged form is epoll_create1)", 0, 0)    \
+	X(epoll_create1, CX_FLAG, "EPOLL_CLOEXEC", 0, 0)                                                      \
+	X(eventfd, CX_FLAG, "EFD_CLOEXEC", 0, 0)                                                              \
+	X(signalfd, CX_FLAG, "SFD_CLOEXEC", 0, 0)                                                             \
+	X(timerfd_create, CX_FLAG, "TFD_CLOEXEC", 0, 0)                                                       \
+	X(inotify_init, CX_NONE, "inotify_init(2) has no flags (its flagged form is inotify_init1)", 0, 0)    \
+	X(inotify_init1, CX_FLAG, "IN_CLOEXEC", 0, 0)                                                         \
+	X(fanotify_init, CX_FLAG, "FAN_CLOEXEC", 1, 0)                                                        \
+	X(memfd_create, CX_FLAG, "MFD_CLOEXEC", 0, 0)                                                         \
+	X(pidfd_open, CX_ALWAYS, "pidfd_open(2) always sets close-on-exec", 0, 0)                             \
+	X(pidfd_getfd, CX_ALWAYS, "pidfd_getfd(2) always sets close-on-exec", 1, 0)                           \
+	X(userfaultfd, CX_FLAG, "O_CLOEXEC", 1, 0)                                                            \
+	X(io_uring_setup, CX_ALWAYS, "io_uring_setup(2) always sets close-on-exec", 1, 0)                     \
+	X(perf_event_open, CX_FLAG, "PERF_FLAG_FD_CLOEXEC", 1, 0)                                             \
+	X(mq_open, CX_ALWAYS, "Linux mq_open always sets close-on-exec (ipc/mqueue.c)", 0, 0)                 \
+	X(shm_open, CX_ALWAYS, "shm_open(3) always sets close-on-exec", 0, 0)                                 \
+	X(posix_openpt, CX_FLAG, "O_CLOEXEC (POSIX.1-2024)", 0, 0)                                            \
+	X(fsopen, CX_FLAG, "FSOPEN_CLOEXEC", 1, 0)                                                            \
+	X(open_tree, CX_FLAG, "OPEN_TREE_CLOEXEC", 1, 0)                                                      \
+	X(fspick, CX_FLAG, "FSPICK_CLOEXEC", 1, 0)                                                            \
+	X(opendir, CX_ALWAYS, "opendir(3): glibc and musl open the directory with O_CLOEXEC", 0, 0)           \
+	X(fdopendir, CX_ALWAYS, "fdopendir(3) sets close-on-exec on the fd it takes over (glibc, musl)", 0, 0) \
+	X(fopen, CX_FLAG, "mode flag 'e' (O_CLOEXEC)", 0, 0)                                                  \
+	X(mkostemp, CX_FLAG, "O_CLOEXEC", 0, 0)                                                               \
+	X(mkstemp, CX_NONE, "mkstemp(3) has no flags (its flagged form is mkostemp)", 0, 0)                   \
+	X(recvmsg, CX_FLAG, "MSG_CMSG_CLOEXEC", 0, 0)                                                         \
+	X(landlock_create_ruleset, CX_ALWAYS, "landlock_create_ruleset(2) always sets close-on-exec", 1, 0)   \
+	X(memfd_secret, CX_FLAG, "O_CLOEXEC", 1, 0)
 
 /* mk_ functions whose names differ from the call's */
 #define mk_timerfd_create mk_timerfd
@@ -595,11 +601,39 @@ static int mk_memfd_secret(int cx, struct fdenv *e)
 #define mk_perf_event_open mk_perf_event
 #define mk_landlock_create_ruleset mk_landlock
 
-#define ROW(n, cx, how, refuse) {#n, cx, how, refuse, mk_##n},
+#define ROW(n, cx, how, refuse, pair) {#n, cx, how, refuse, pair, mk_##n},
 static const struct fdcall calls[] = {FDCALLS(ROW)};
-#define NAME(n, cx, how, refuse) #n "|"
+#define NAME(n, cx, how, refuse, pair) #n "|"
 /* The trailing '|' ends the list harmlessly: choice_index stops at NUL. */
 const char sl_fdmake_calls[] = FDCALLS(NAME);
+
+size_t sl_fdcall_count(void)
+{
+	return sizeof calls / sizeof *calls;
+}
+
+const char *sl_fdcall_name(size_t i)
+{
+	return i < sl_fdcall_count() ? calls[i].name : NULL;
+}
+
+int sl_fdcall_index(const char *name)
+{
+	for (size_t i = 0; i < sl_fdcall_count(); i++)
+		if (strcmp(calls[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+enum sl_fdcx sl_fdcall_cx(size_t i)
+{
+	return calls[i].cx;
+}
+
+int sl_fdcall_pair(size_t i)
+{
+	return calls[i].pair;
+}
 
 /* Put FD at TARGET keeping its FD_CLOEXEC bit; closes FD. */
 static int place(int fd, int target)
@@ -626,38 +660,39 @@ static int refused(const struct fdcall *c, int e)
 	return e == ENOSYS || e == EOPNOTSUPP || (c->may_refuse && (e == EPERM || e == EACCES));
 }
 
-int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+int sl_fdmake(size_t call, int want, int target, int target2, const char *tmp, struct sl_fdmade *made, char *err,
+	      size_t errlen)
 {
-	const struct fdcall *c = NULL;
-	for (size_t i = 0; i < sizeof calls / sizeof *calls; i++)
-		if (strcmp(calls[i].name, sv[0]) == 0)
-			c = &calls[i];
-	if (!c)
-		return FAIL("fdmake: unknown call %s", sv[0]);
-	int target = (int)iv[1], want = (int)iv[2], target2 = sv[3] ? (int)iv[3] : -1;
+	if (call >= sl_fdcall_count())
+		return FAIL("fdmake: no call number %zu", call);
+	const struct fdcall *c = &calls[call];
 	if (target == target2)
 		return FAIL("fdmake: fd and fd2 must differ");
-	struct fdenv e = {ctx->tmp, target, -1};
+	struct fdenv e = {tmp, target, -1};
 	int fd = c->make(c->cx == CX_FLAG ? want : 0, &e);
 	if (fd < 0) {
 		int er = errno;
 		snprintf(err, errlen, "%s: %s", c->name, strerror(er));
+		errno = er;
 		return refused(c, er) ? STEP_UNSUPPORTED : -1;
 	}
-	int made = fcntl(fd, F_GETFD);
-	if (made < 0)
+	int got = fcntl(fd, F_GETFD);
+	if (got < 0)
 		return FAIL("%s: F_GETFD: %s", c->name, strerror(errno));
-	const char *how = c->how;
-	char buf[256];
+	made->call_cloexec = (got & FD_CLOEXEC) != 0;
 	if (c->cx == CX_FLAG) {
-		snprintf(buf, sizeof buf, "%s %s", want ? "with" : "without", c->how);
-		how = buf;
+		snprintf(made->how, sizeof made->how, "%s %s", want ? "with" : "without", c->how);
 	} else if ((c->cx == CX_NONE && want) || (c->cx == CX_ALWAYS && !want)) {
 		if (set_cloexec(fd, want) < 0 || (e.second >= 0 && set_cloexec(e.second, want) < 0))
 			return FAIL("%s: fcntl(F_SETFD): %s", c->name, strerror(errno));
-		snprintf(buf, sizeof buf, "%s; then fcntl(F_SETFD) %s FD_CLOEXEC", c->how, want ? "sets" : "clears");
-		how = buf;
+		snprintf(made->how, sizeof made->how, "%s; then fcntl(F_SETFD) %s FD_CLOEXEC", c->how,
+			 want ? "sets" : "clears");
+	} else {
+		snprintf(made->how, sizeof made->how, "%s", c->how);
 	}
+	if ((e.second >= 0) != c->pair)
+		return FAIL("%s: the table says it makes %s, the call made %s", c->name, c->pair ? "two fds" : "one fd",
+			    e.second >= 0 ? "two" : "one");
 	/* The second end may sit on the first's target: move it away first. */
 	if (e.second == target) {
 		int moved = copy_keeping_flag(target);
@@ -670,14 +705,27 @@ int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, 
 		return FAIL("%s: moving fd to %d: %s", c->name, target, strerror(errno));
 	if (e.second >= 0 && (target2 >= 0 ? place(e.second, target2) : close(e.second)) < 0)
 		return FAIL("%s: second fd: %s", c->name, strerror(errno));
+	return 0;
+}
+
+int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+{
+	int call = sl_fdcall_index(sv[0]);
+	if (call < 0)
+		return FAIL("fdmake: unknown call %s", sv[0]);
+	int target = (int)iv[1];
+	struct sl_fdmade made;
+	int r = sl_fdmake((size_t)call, (int)iv[2], target, sv[3] ? (int)iv[3] : -1, ctx->tmp, &made, err, errlen);
+	if (r)
+		return r;
 	char key[48];
 	snprintf(key, sizeof key, "fdmake.%d.call", target);
-	obs_put(ctx, key, "%s", c->name);
+	obs_put(ctx, key, "%s", sv[0]);
 	snprintf(key, sizeof key, "fdmake.%d.how", target);
-	obs_put(ctx, key, "%s", how);
+	obs_put(ctx, key, "%s", made.how);
 	/* The flag as the call itself left it, before any fcntl of ours. */
 	snprintf(key, sizeof key, "fdmake.%d.call_cloexec", target);
-	obs_put(ctx, key, "%s", (made & FD_CLOEXEC) ? "yes" : "no");
+	obs_put(ctx, key, "%s", made.call_cloexec ? "yes" : "no");
 	return 0;
 }
 
