@@ -378,28 +378,37 @@ kernel-diff: static
 	-scripts/diff --same-build $(VM_OUT)/host/result.json $(VM_OUT)/vm/result.json
 # ---- end VM ----------------------------------------------------------------
 
-# --- fuzzing (issue 7, issue 9 item 2): fuzz/build.sh builds each target
-# three ways into $(BUILD)/fuzz: libFuzzer with ASan+UBSan (NAME), AFL++
-# persistent mode when afl-clang-fast is installed (NAME-afl), and an
-# engine-less replay build with $(CC) (NAME-replay); plus bare_loop, the
-# bare clone3+exit+waitid rate.  fuzz/run.sh runs them (fuzz/README.md):
+# --- fuzzing (issue 7, issue 9 item 2, issue 20): fuzz/build.sh builds
+# each target three ways into $(BUILD)/fuzz: libFuzzer with ASan+UBSan
+# (NAME), AFL++ persistent mode when afl-clang-fast is installed
+# (NAME-afl), and an engine-less replay build with $(CC) (NAME-replay);
+# beside them the executor and the observer the targets drive
+# (fuzz/executor.h), and bare_loop, the bare clone3+exit+waitid rate.
+# fuzz/run.sh runs them (fuzz/README.md):
 #   make fuzz-build                   build only
-#   make fuzz FUZZ_SECONDS=60         each target on each engine; exec/s,
-#                                     findings, next to the bare loop rate
+#   make fuzz FUZZ_SECONDS=60         each target on each engine: exec/s and
+#                                     its ratio to the bare loop, children/s
 #   make fuzz-smoke                   CI: short libFuzzer runs + seed replay;
 #                                     fails on a crash or a finding
 #   make fuzz-parallel JOBS=N         AFL++ -M main + N-1 -S, one sync dir
+#   make fuzz-bench                   planted-bug benchmark (fuzz/plants/):
+#                                     time to first finding per bug and engine
+#   make fuzz-kernels KERNELS='...'   replay corpora + regression inputs on
+#                                     the host and on each kernel image in a
+#                                     VM; differences between kernels
 # Fuzzers run in their own pid namespace (unshare, as root) so nothing
-# outlives them.
+# outlives them.  fuzz, fuzz-parallel and fuzz-bench install clang and
+# AFL++ (Debian's afl++) with scripts/ensure-debs.
 FUZZ_OUT     := $(BUILD)/fuzz
 FUZZ_TARGETS ?= clone_flags fd_combo case_parse
 FUZZ_RUNS    ?= 20000
 FUZZ_SECONDS ?= 60
 JOBS         ?= 2
+FUZZ_DEBS    := clang afl++
 FUZZ_ENV     := OUT=$(FUZZ_OUT) FUZZ_TARGETS='$(FUZZ_TARGETS)' FUZZ_RUNS=$(FUZZ_RUNS) \
-		FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) SPAWNLAB_PROBE=$(abspath $(BUILD))/probe
-.PHONY: fuzz fuzz-build fuzz-smoke fuzz-parallel
-fuzz-build: $(BUILD)/probe
+		FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS)
+.PHONY: fuzz fuzz-build fuzz-smoke fuzz-parallel fuzz-bench fuzz-kernels
+fuzz-build:
 	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-replay CC=$(CC) CFLAGS='-O1 -g' \
 	  LIB_FUZZING_ENGINE=fuzz/replay_main.c SUFFIX=-replay fuzz/build.sh
 	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-libfuzzer CC=clang \
@@ -408,17 +417,33 @@ fuzz-build: $(BUILD)/probe
 	if command -v afl-clang-fast >/dev/null; then \
 	  OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-afl CC=afl-clang-fast CFLAGS='-O1 -g' AFL_QUIET=1 \
 	    LIB_FUZZING_ENGINE=fuzz/afl_main.c SUFFIX=-afl fuzz/build.sh; \
-	else echo "fuzz: afl-clang-fast not installed (apt-get install afl++): no AFL++ builds"; fi
+	else echo "fuzz: afl-clang-fast not installed (make fuzz installs afl++): no AFL++ builds"; fi
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $(FUZZ_OUT)/bare_loop fuzz/bare_loop.c
 
-fuzz: fuzz-build
+fuzz:
+	@scripts/ensure-debs $(FUZZ_DEBS)
+	$(MAKE) fuzz-build
 	$(FUZZ_ENV) fuzz/run.sh run
 
 fuzz-smoke: fuzz-build
 	$(FUZZ_ENV) SPAWNLAB_FINDINGS=$(abspath $(FUZZ_OUT))/smoke-findings fuzz/run.sh smoke
 
-fuzz-parallel: fuzz-build
+fuzz-parallel:
+	@scripts/ensure-debs $(FUZZ_DEBS)
+	$(MAKE) fuzz-build
 	$(FUZZ_ENV) fuzz/run.sh parallel
+
+# BENCH_SECONDS per trial (60), BENCH_TRIALS (3), PLANTS='01 07' (default all)
+fuzz-bench:
+	@scripts/ensure-debs $(FUZZ_DEBS)
+	$(PYTHON) fuzz/bench.py --out $(BUILD)/fuzz-bench $(BENCHFLAGS)
+
+# KERNELS: kernel images to boot (scripts/vm-run), after the host itself;
+# default Debian's packaged kernel (scripts/debian-kernel).
+fuzz-kernels: all
+	@scripts/ensure-debs $(VM_DEBS)
+	$(PYTHON) fuzz/kernel-replay --out $(BUILD)/fuzz-kernels \
+	  $${KERNELS:-$$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel)}
 # --- end fuzzing
 
 # ---- diff against a baseline (issues 8, 18) ---------------------------------

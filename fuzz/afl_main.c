@@ -1,8 +1,14 @@
 /* afl_main.c: AFL++ persistent mode around a target's
- * LLVMFuzzerTestOneInput (linked with the target, built by afl-clang-fast).
- * The input comes through shared memory; one process runs many inputs,
- * which each target must allow (it reaps what it starts and closes what it
- * opens). */
+ * LLVMFuzzerTestOneInput (linked with the target, built by afl-clang-fast),
+ * as AFL++'s instrumentation/README.persistent_mode.md describes it:
+ * __AFL_FUZZ_INIT at file scope, set-up before the deferred fork server
+ * (__AFL_INIT), the input through shared memory (__AFL_FUZZ_TESTCASE_BUF,
+ * taken after __AFL_INIT), and a loop count of 1000: the guide's starting
+ * point for targets that change process state, after which AFL++ starts a
+ * fresh process.  These targets do: each starts an executor process on
+ * its first input (so after the fork server forked) and their calls touch
+ * the fd table and signal state; a fresh process every 1000 inputs bounds
+ * what a slow leak could do. */
 #include <stddef.h>
 #include <stdint.h>
 #include <unistd.h> /* read(), used by __AFL_FUZZ_TESTCASE_LEN */
@@ -18,7 +24,7 @@ int main(int argc, char **argv)
 		LLVMFuzzerInitialize(&argc, &argv);
 	__AFL_INIT();
 	const unsigned char *buf = __AFL_FUZZ_TESTCASE_BUF;
-	while (__AFL_LOOP(10000))
+	while (__AFL_LOOP(1000))
 		LLVMFuzzerTestOneInput(buf, (size_t)__AFL_FUZZ_TESTCASE_LEN);
 	return 0;
 }

@@ -1,19 +1,34 @@
 #!/bin/sh
-# fuzz/build.sh: builds spawnlab's fuzz targets the OSS-Fuzz way, so that a
-# ClusterFuzz-style service can run it unchanged:
-#   $CC, $CFLAGS        compiler and flags (sanitizers included by the caller)
+# fuzz/build.sh: builds spawnlab's fuzz targets the OSS-Fuzz way, so that
+# OSS-Fuzz and ClusterFuzzLite (fuzz/Dockerfile, fuzz/project.yaml) build
+# them unchanged, and `make fuzz-build` too:
+#   $CC, $CFLAGS        compiler and flags for the targets (sanitizers and
+#                       coverage included by the caller)
 #   $LIB_FUZZING_ENGINE what provides main(): "-fsanitize=fuzzer" (libFuzzer,
-#                       the default), or an object/source with main()
-#                       (fuzz/afl_main.c for AFL++, fuzz/replay_main.c for the
+#                       the default), a library (AFL++'s libAFLDriver.a), or
+#                       a source file with main() (fuzz/afl_main.c for AFL++
+#                       persistent mode, fuzz/replay_main.c for the
 #                       engine-less replay build)
-#   $OUT                where the binaries, seed corpora and dictionaries go
+#   $OUT                where binaries, NAME.dict and NAME_seed_corpus.zip go
 #   $WORK               scratch folder for objects (default $OUT/obj)
-#   $SUFFIX             appended to each binary's name (e.g. -afl, -replay)
-# Targets: clone_flags, fd_combo, case_parse.  The harness sources they use
-# are every harness/*.c but the separate programs and the CLI (main.c, cmd_*.c),
-# the raw system-call layer (harness/sys) and pdspawn (harness/pdspawn/pdspawn.c).
+#   $SRC                OSS-Fuzz's source folder: the tree is $SRC/spawnlab
+#                       when this script runs from a copy at $SRC/build.sh
+#   $SUFFIX             appended to each target's name (e.g. -afl, -replay)
+#   $EXEC_CC            compiler for the executor and the observer (default:
+#                       cc, gcc or clang, never an AFL wrapper)
+# Targets: clone_flags, fd_combo, case_parse.  Beside them, built without
+# sanitizers or coverage: spawnlab-executor (the process that makes the
+# risky calls, executor.h) and spawnlab-observer (what fd_combo's children
+# exec), both static where the libc allows; the targets find them beside
+# themselves.  Seeds and dictionaries come from fuzz/make_seeds.py, plus
+# the committed regression inputs in fuzz/corpus/TARGET/.
 set -eu
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -d "$here/../harness" ]; then
+	ROOT=$(cd "$here/.." && pwd)
+else
+	ROOT=${SRC:?set SRC (the tree is \$SRC/spawnlab)}/spawnlab
+fi
 CC=${CC:-clang}
 CFLAGS=${CFLAGS:-}
 LIB_FUZZING_ENGINE=${LIB_FUZZING_ENGINE:--fsanitize=fuzzer}
@@ -21,47 +36,106 @@ OUT=${OUT:?set OUT}
 WORK=${WORK:-$OUT/obj}
 SUFFIX=${SUFFIX:-}
 VERSION=$(cat "$ROOT/VERSION" 2>/dev/null || echo 0.0.0)
+PYTHON=$(command -v python3 || echo /usr/bin/python3)
 mkdir -p "$OUT" "$WORK"
 # -Werror for the fuzz sources only: the harness's own build (make) holds
 # its sources to it, and other people's work in progress must not stop ours.
-COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/harness/sys"
-COMMON="$COMMON -I$ROOT/harness/pdspawn -I$ROOT/fuzz"
+COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/fuzz"
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
+HARNESS_LIB() { # every harness source but the separate programs and the CLI
+	for src in "$ROOT"/harness/*.c; do
+		case "$(basename "$src")" in
+		main.c | cmd_*.c | probe.c | pdspawn_check.c | tiny.c) continue ;;
+		esac
+		echo "$src"
+	done
+}
+compile_all() { # compiler flags objdir prefix files... (in parallel)
+	cc=$1 flags=$2 dir=$3 prefix=$4
+	shift 4
+	mkdir -p "$dir"
+	rm -f "$dir/$prefix"*.o
+	printf '%s\n' "$@" | xargs -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;
+		$2 $3 $w $4 -c "$1" -o "$5/$6$(basename "$1" .c).o"' sh {} "$cc" "$COMMON" "$flags" "$dir" "$prefix"
+}
 
-rm -f "$WORK"/lib_*.o
-for src in "$ROOT"/harness/*.c "$ROOT"/harness/sys/*.c "$ROOT"/harness/pdspawn/pdspawn.c "$ROOT"/fuzz/fuzz_util.c "$ROOT"/fuzz/model_clone.c "$ROOT"/fuzz/model_fd.c; do
-	case "$(basename "$src")" in
-	main.c | cmd_*.c | probe.c | tiny.c) continue ;;
+# ---- the executor and the observer: plain, static, built once per change ----
+if [ -z "${EXEC_CC:-}" ]; then
+	for c in cc gcc clang; do
+		if command -v "$c" >/dev/null; then EXEC_CC=$c && break; fi
+	done
+fi
+EXEC_CC=${EXEC_CC:?no C compiler for the executor}
+exe=$OUT/spawnlab-executor obs=$OUT/spawnlab-observer
+stamp=$OUT/.executor-built-by
+if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EXEC_CC $ROOT" ] ||
+	[ -n "$(find "$ROOT/harness" "$ROOT/fuzz" -newer "$exe" \( -name '*.[ch]' -o -name build.sh \) 2>/dev/null | head -n 1)" ]; then
+	edir=$WORK/executor
+	# shellcheck disable=SC2046
+	compile_all "$EXEC_CC" "-O2 -g" "$edir" x_ $(HARNESS_LIB) "$ROOT/fuzz/executor.c" "$ROOT/fuzz/exec_clone.c" \
+		"$ROOT/fuzz/exec_fd.c" "$ROOT/fuzz/model_clone.c" "$ROOT/fuzz/model_fd.c"
+	# shellcheck disable=SC2086
+	$EXEC_CC -static -o "$exe" "$edir"/x_*.o -lpthread 2>/dev/null ||
+		$EXEC_CC -o "$exe" "$edir"/x_*.o -lpthread
+	case "$($EXEC_CC -dumpmachine)" in
+	x86_64*)
+		# shellcheck disable=SC2086
+		$EXEC_CC $COMMON -Werror -O2 -static -nostdlib -ffreestanding -fno-stack-protector -fno-pie -no-pie \
+			-DSL_OBSERVER_NOLIBC -o "$obs" "$ROOT/fuzz/observer.c"
+		;;
+	*)
+		# shellcheck disable=SC2086
+		$EXEC_CC $COMMON -Werror -O2 -static -o "$obs" "$ROOT/fuzz/observer.c" 2>/dev/null ||
+			$EXEC_CC $COMMON -Werror -O2 -o "$obs" "$ROOT/fuzz/observer.c"
+		;;
 	esac
-	[ -f "$src" ] && echo "$src"
-done | xargs -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;
-	$2 $3 $w $4 -c "$1" -o "$5/lib_$(basename "$1" .c).o"' sh {} "$CC" "$COMMON" "$CFLAGS" "$WORK"
-objs=$(ls "$WORK"/lib_*.o)
+	echo "$EXEC_CC $ROOT" >"$stamp"
+fi
 
+# ---- the targets ----
+# shellcheck disable=SC2046
+compile_all "$CC" "$CFLAGS" "$WORK" lib_ $(HARNESS_LIB) "$ROOT/fuzz/fuzz_util.c" "$ROOT/fuzz/model_clone.c" \
+	"$ROOT/fuzz/model_fd.c" "$ROOT/fuzz/executor_client.c"
+objs=$(ls "$WORK"/lib_*.o)
 engine=$LIB_FUZZING_ENGINE
 case "$engine" in
 *.c)
+	# shellcheck disable=SC2086
 	$CC $COMMON $CFLAGS -c "$engine" -o "$WORK/engine_main.o"
 	engine="$WORK/engine_main.o"
 	;;
 esac
-
 for t in clone_flags fd_combo case_parse; do
-	[ -f "$ROOT/fuzz/$t.c" ] || continue
+	# shellcheck disable=SC2086
 	$CC $COMMON -Werror $CFLAGS -c "$ROOT/fuzz/$t.c" -o "$WORK/target_$t.o"
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -o "$OUT/$t$SUFFIX" "$WORK/target_$t.o" $objs $engine -lpthread
-	[ -f "$ROOT/fuzz/$t.dict" ] && cp "$ROOT/fuzz/$t.dict" "$OUT/$t.dict"
 done
 
-# Seed corpora: the committed ones, and for the parser every real case file.
-for t in clone_flags fd_combo; do
+# ---- seeds and dictionaries (OSS-Fuzz: NAME_seed_corpus.zip, NAME.dict) ----
+# Generated seeds, then the committed regression inputs; for the parser
+# every real case file too.
+rm -rf "$OUT/seeds"
+"$PYTHON" "$ROOT/fuzz/make_seeds.py" --out "$OUT/seeds" --dicts "$OUT"
+for t in clone_flags fd_combo case_parse; do
 	mkdir -p "$OUT/seeds/$t"
-	[ -d "$ROOT/fuzz/corpus/$t" ] && cp "$ROOT"/fuzz/corpus/"$t"/* "$OUT/seeds/$t/" 2>/dev/null || true
+	for f in "$ROOT/fuzz/corpus/$t"/*; do
+		[ -f "$f" ] && cp "$f" "$OUT/seeds/$t/"
+	done
 done
-mkdir -p "$OUT/seeds/case_parse"
 for c in "$ROOT"/cases/*/*.case; do
 	cp "$c" "$OUT/seeds/case_parse/$(basename "$(dirname "$c")")-$(basename "$c")"
 done
-[ -d "$ROOT/fuzz/corpus/case_parse" ] && cp "$ROOT"/fuzz/corpus/case_parse/* "$OUT/seeds/case_parse/" 2>/dev/null || true
+cp "$ROOT/fuzz/case_parse.dict" "$OUT/case_parse.dict"
+# libFuzzer options (fuzz/run.sh lf_options says why)
+for t in clone_flags fd_combo; do
+	printf '[libfuzzer]\ndetect_leaks = 0\n' >"$OUT/$t.options"
+done
+for t in clone_flags fd_combo case_parse; do
+	"$PYTHON" -c 'import os, sys, zipfile
+d, z = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as f:
+    for n in sorted(os.listdir(d)):
+        f.write(os.path.join(d, n), n)' "$OUT/seeds/$t" "$OUT/${t}_seed_corpus.zip"
+done
 exit 0

@@ -5,113 +5,54 @@
  * and entries, cgroup selector (decode() below; fuzz/make_seeds.py writes
  * the seeds in this layout).
  *
- * Safety.  Every clone call runs in a sacrificial "executor", a plain
- * fork of the fuzzer, so no flag can touch the fuzzer itself:
- *  - the call is made by inline assembly whose child branch is nothing but
- *    exit(0) (SYS_exit, not exit_group, so a CLONE_THREAD child ends only
- *    itself): the child never touches memory or the stack, which makes
- *    CLONE_VM without a stack, CLONE_SETTLS, CLONE_SIGHAND, CLONE_VFORK and
- *    CLONE_THREAD harmless;
- *  - CLONE_VM requests get a stack of their own anyway (clone(2));
- *  - the executor blocks every signal, so a child's exit signal cannot
- *    kill it, except SIGKILL and SIGSTOP: then the executor dies or stops,
- *    which proves that the child was created (the result is inferred and
- *    marked so);
- *  - the executor reaps its own child (blocking: it only exits);
- *    CLONE_PARENT children are the fuzzer's, which waits for that pid
- *    through a pidfd; orphans of a killed executor come to the fuzzer (a
- *    child subreaper; reparenting resets their exit signal to SIGCHLD,
- *    kernel/exit.c reparent_leader) and are swept up as zombies;
- *  - waits are poll(2) on a pidfd, bounded by WAIT_MS, never sleeps;
- *  - namespace flags run as given: the child exits at once.  `make fuzz`
- *    runs the fuzzer in its own pid namespace, so nothing outlives it.
- * A difference is recorded with fuzz_finding_case(); it never aborts unless
- * SPAWNLAB_FUZZ_TRAP=1. */
+ * The calls are made by the executor (executor.h, exec_clone.c), a small
+ * long-lived process: one request per input carries the clone3 call and,
+ * where the legacy call can say the same request, the clone call; the
+ * executor makes them, reaps their children and answers.  This process
+ * only decodes, predicts and compares.  What one input costs: two round
+ * trips on a socket, at most two clone calls and so at most two children,
+ * each a copy of a process of a few pages that exits at once.  The bare
+ * clone3+exit+waitid loop (bare_loop.c) makes one child per iteration, so
+ * an input whose both calls succeed can run at best at half its rate;
+ * inputs the kernel refuses make no child at all.
+ *
+ * A call whose child would send SIGKILL or SIGSTOP to its parent is made
+ * by a fork of the executor (exec_clone.c), which reports an inferred
+ * success when that signal killed it.  Should the executor itself die
+ * anyway, a request with both calls is made again one call at a time, in
+ * a new executor, to tell which call did it.  A CLONE_PARENT child of the
+ * executor is this process's child: it is reaped here.  This process is a
+ * child subreaper, so that orphans of a killed executor come here and are
+ * reaped too.  A difference is recorded with
+ * fuzz_finding_case(); it never aborts unless SPAWNLAB_FUZZ_TRAP=1. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "executor_client.h"
 #include "fuzz_util.h"
 #include "model_clone.h"
 #include "names.h"
 #include "sys.h"
 
 #define TARGET "clone_flags"
-#define STACK_SIZE (64 * 1024)
-#define ARGS_BUF 8192
 #define WAIT_MS 3000
 /* clone_flags findings stay .bin reproducers: the case language spawns the
  * probe through a backend, it has no step making a raw clone/clone3 call
  * with arbitrary flags, sizes and pointers and checking its errno. */
 #define NO_CASE "not expressible as a case: the case language has no raw clone/clone3 call with arbitrary flags, struct size and pointers; replay the .bin"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-
-#if defined(__x86_64__)
-
-/* The result an executor leaves in memory shared with the fuzzer. */
-struct shared {
-	volatile int state; /* 0 not started, 1 calling, 2 returned */
-	volatile long ret;
-	volatile int parent_tid; /* what CLONE_PARENT_SETTID stored */
-	volatile int pidfd;      /* what CLONE_PIDFD stored */
-};
-
-static struct shared *sh;
+static struct exec_client ex = {.pid = -1, .fd = -1};
 static struct clone_env env;
-static int cg_root = -1, cg_null = -1;
-static const int bad_fd = 1000;
-static char *stack_mem;
-
-/* clone3 and clone with a child that only calls exit(0). */
-static long raw_clone3(void *args, size_t size)
-{
-	long ret;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov $60, %%eax\n\t"
-			 "xor %%edi, %%edi\n\t"
-			 "syscall\n\t"
-			 "ud2\n"
-			 "1:\n\t"
-			 : "=a"(ret)
-			 : "0"(435L), "D"(args), "S"(size)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long raw_clone(unsigned long flags, void *sp, int *ptid, int *ctid, unsigned long tls)
-{
-	long ret;
-	register long r10 __asm__("r10") = (long)ctid;
-	register long r8 __asm__("r8") = (long)tls;
-	__asm__ volatile("syscall\n\t"
-			 "test %%rax, %%rax\n\t"
-			 "jnz 1f\n\t"
-			 "mov $60, %%eax\n\t"
-			 "xor %%edi, %%edi\n\t"
-			 "syscall\n\t"
-			 "ud2\n"
-			 "1:\n\t"
-			 : "=a"(ret)
-			 : "0"(56L), "D"(flags), "S"(sp), "d"(ptid), "r"(r10), "r"(r8)
-			 : "rcx", "r11", "memory");
-	return ret;
-}
+static int ready, usable;
 
 static long read_long(const char *path, long def)
 {
@@ -152,22 +93,23 @@ static void read_status(void)
 
 static void setup(void)
 {
-	sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	stack_mem = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED || stack_mem == MAP_FAILED) {
-		perror(TARGET ": mmap");
-		abort();
-	}
+	ready = 1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fuzz_note(TARGET, "PR_SET_CHILD_SUBREAPER failed: orphans go to init");
 	read_status();
 	env.pid_max = read_long("/proc/sys/kernel/pid_max", 32768);
-	cg_root = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct statfs sfs;
-	env.have_cgroup2 = cg_root >= 0 && fstatfs(cg_root, &sfs) == 0 && sfs.f_type == 0x63677270;
-	cg_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fcntl(bad_fd, F_GETFD) >= 0)
-		fuzz_note(TARGET, "fd 1000 is open: the bad-fd cgroup case is not bad");
+	env.have_cgroup2 = cg >= 0 && fstatfs(cg, &sfs) == 0 && sfs.f_type == 0x63677270;
+	if (cg >= 0)
+		close(cg);
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2)
+		env.kver = major * 1000 + minor;
+	usable = exec_start(&ex, EXEC_CLONE) == 0;
+	if (!usable)
+		fuzz_note(TARGET, "no executor: every input is skipped");
 }
 
 /* Decode the input; the pids in SET_TID are chosen by selector so that
@@ -204,167 +146,79 @@ static void decode(struct fz *f, struct clone_req *r)
 }
 
 struct outcome {
-	int err;      /* 0 or errno */
-	int inferred; /* success inferred from the executor's death or stop */
-	int checked_tid_ok;
+	int err;      /* 0 or errno; -1: not known (the executor failed) */
+	int inferred; /* success inferred from the executor's death */
+	int sigchld_ign; /* the call left the caller's SIGCHLD ignored */
 	long ret;
+	int parent_tid;
 };
 
-/* Wait for our child PID to exit, up to MS milliseconds, without polling:
- * a pidfd becomes readable when its process exits, so poll(2) returns at
- * once.  A pidfd does not report a stop, so the wait is cut into growing
- * slices and a stopped PID (an exit signal of SIGSTOP stops the executor)
- * is SIGKILLed.  Returns the signal that killed or stopped it, 0 when it
- * exited, -1 when it could not be waited for or was late (then killed). */
-static int wait_pid(pid_t pid, int ms)
+static uint64_t used_flags(const struct clone_req *r, int legacy)
 {
-	int pfd = sl_pidfd_open(pid, 0), sig = 0, slice = 2, waited = 0;
-	for (;;) {
-		siginfo_t si;
-		memset(&si, 0, sizeof si);
-		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WSTOPPED | WNOHANG | __WALL) < 0) {
-			if (errno == EINTR)
-				continue;
-			sig = -1;
-			break;
-		}
-		if (si.si_pid == pid && si.si_code == CLD_STOPPED) {
-			sig = si.si_status;
-			kill(pid, SIGKILL);
-			continue;
-		}
-		if (si.si_pid == pid) {
-			if (!sig)
-				sig = si.si_code == CLD_EXITED ? 0 : si.si_status;
-			break;
-		}
-		if (waited >= ms) {
-			fuzz_note(TARGET, "a child did not finish in time: killed");
-			kill(pid, SIGKILL);
-			sig = -1;
-			slice = 10;
-		}
-		if (pfd >= 0) {
-			struct pollfd p = {pfd, POLLIN, 0};
-			if (poll(&p, 1, slice) < 0 && errno != EINTR)
-				pfd = -1;
-		} else {
-			struct timespec ts = {0, slice * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-		waited += slice;
-		if (slice < 256)
-			slice *= 2;
-	}
-	if (pfd >= 0)
-		close(pfd);
-	return sig;
+	return legacy ? clone_legacy_flags(r) : r->flags;
 }
 
-/* Reap what is left: a CLONE_PARENT child is ours (KNOWN, when the call
- * returned), and the orphans of a killed executor come to us (we are a
- * subreaper), by then already exited.  The sweep takes zombies only: it must
- * not wait for children that are not the target's (libFuzzer keeps an
- * llvm-symbolizer child running once it prints NEW_FUNC; waiting for it cost
- * 2 s per input).  An orphan still running is reaped by a later sweep. */
-static void reap_all(pid_t known)
+/* The exit signal the child of call LEGACY would send its parent. */
+static uint64_t exit_sig(const struct clone_req *r, int legacy)
 {
-	if (known > 0)
-		wait_pid(known, WAIT_MS);
-	for (int i = 0; i < 64; i++) {
-		siginfo_t si;
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | __WALL) < 0 || si.si_pid == 0)
-			return; /* ECHILD, or only running children left */
-	}
+	return legacy ? clone_legacy_flags(r) & 0xff : r->exit_signal;
 }
 
-/* Run one call (LEGACY or clone3) of R in an executor. */
-static void run_call(const struct clone_req *r, int legacy, struct outcome *o)
+static void from_call(const struct exec_clone_call *c, const struct clone_req *r, int legacy, struct outcome *o)
 {
-	static uint8_t argsbuf[ARGS_BUF];
 	memset(o, 0, sizeof *o);
-	memset((void *)sh, 0, sizeof *sh);
-	sh->pidfd = -1;
-	pid_t ex = fork();
-	if (ex < 0) {
-		fuzz_note(TARGET, "fork of the executor failed");
+	if (!c->made) {
 		o->err = -1;
+		fuzz_note(TARGET, "a caller of the executor died before its call returned, or could not be forked");
+		if (fuzz_verbose())
+			fprintf(stderr, "caller end %#x (state << 16 | si_code << 8 | si_status), %s flags %#llx\n",
+				c->caller, legacy ? "clone" : "clone3", (unsigned long long)used_flags(r, legacy));
 		return;
 	}
-	if (ex == 0) {
-		sigset_t all;
-		sigfillset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		int ptid = 0, ctid = 0, pidfd = -1;
-		int *pp = r->pidfd_null ? NULL : &pidfd;
-		int use_stack = (r->flags & CLONE_VM) != 0;
-		long ret;
-		sh->state = 1;
-		if (legacy) {
-			uint64_t lf = clone_legacy_flags(r);
-			int *ptr = (lf & CLONE_PIDFD) ? pp : &ptid;
-			ret = raw_clone((unsigned long)lf, use_stack ? stack_mem + STACK_SIZE : NULL, ptr, &ctid,
-					(unsigned long)(uintptr_t)argsbuf);
-			if (lf & CLONE_PIDFD)
-				pidfd = ptr ? *ptr : -1, ptid = 0;
-		} else {
-			struct sl_clone_args a;
-			static int tids[40];
-			memset(&a, 0, sizeof a);
-			a.flags = r->flags;
-			a.pidfd = (uint64_t)(uintptr_t)pp;
-			a.parent_tid = r->pidfd_is_parent_tid && pp ? (uint64_t)(uintptr_t)pp : (uint64_t)(uintptr_t)&ptid;
-			a.child_tid = (uint64_t)(uintptr_t)&ctid;
-			a.exit_signal = r->exit_signal;
-			a.stack = use_stack ? (uint64_t)(uintptr_t)stack_mem : 0;
-			a.stack_size = use_stack || r->stack_size_only ? STACK_SIZE : 0;
-			a.tls = (uint64_t)(uintptr_t)argsbuf;
-			for (int i = 0; i < 40; i++)
-				tids[i] = r->set_tid[i < 4 ? i : 3];
-			a.set_tid = r->set_tid_null ? 0 : (uint64_t)(uintptr_t)tids;
-			a.set_tid_size = r->set_tid_size;
-			a.cgroup = r->cgroup == CG_ROOT	     ? (uint64_t)cg_root
-				   : r->cgroup == CG_NOT_CGROUP ? (uint64_t)cg_null
-				   : r->cgroup == CG_BADFD      ? (uint64_t)bad_fd
-							       : (uint64_t)1 << 40;
-			memcpy(argsbuf, &a, sizeof a);
-			memset(argsbuf + sizeof a, 0, ARGS_BUF - sizeof a);
-			if (r->tail_nonzero && r->size > sizeof a && r->size <= ARGS_BUF)
-				argsbuf[r->size - 1] = 1;
-			ret = raw_clone3(argsbuf, (size_t)r->size);
-			if (r->pidfd_is_parent_tid && pp)
-				ptid = pidfd;
-		}
-		sh->ret = ret;
-		sh->parent_tid = ptid;
-		sh->pidfd = pidfd;
-		sh->state = 2;
-		/* Reap our own child here, blocking: it only exits, and the
-		 * fuzzer then has nothing left to look for.  A CLONE_PARENT
-		 * child is the fuzzer's, a CLONE_THREAD child ends with us. */
-		uint64_t used = legacy ? clone_legacy_flags(r) : r->flags;
-		if (ret > 0 && !(used & (CLONE_PARENT | CLONE_THREAD))) {
-			siginfo_t si;
-			while (waitid(P_PID, (id_t)ret, &si, WEXITED | __WALL) < 0 && errno == EINTR)
-				;
-		}
-		_exit(0);
-	}
-	int sig = wait_pid(ex, WAIT_MS);
-	uint64_t used = legacy ? clone_legacy_flags(r) : r->flags;
-	reap_all(sh->state == 2 && sh->ret > 0 && (used & CLONE_PARENT) && !(used & CLONE_THREAD) ? (pid_t)sh->ret
-												      : 0);
-	if (sh->state == 2) {
-		o->ret = sh->ret;
-		o->err = sh->ret < 0 ? (int)-sh->ret : 0;
-	} else if (sh->state == 1 && (sig == SIGKILL || sig == SIGSTOP) &&
-		   (uint64_t)sig == (legacy ? (clone_legacy_flags(r) & 0xff) : r->exit_signal)) {
+	o->inferred = c->inferred;
+	o->sigchld_ign = c->sigchld_ign;
+	o->ret = c->ret;
+	o->err = c->ret < 0 ? (int)-c->ret : 0;
+	o->parent_tid = c->parent_tid;
+	uint64_t f = used_flags(r, legacy);
+	/* A CLONE_PARENT child is ours (a sibling of the executor). */
+	if (c->ret > 0 && (f & CLONE_PARENT) && !(f & CLONE_THREAD))
+		exec_reap_pid((pid_t)c->ret, WAIT_MS);
+}
+
+/* The executor died during a request with only call LEGACY in it. */
+static void from_death(int death, const struct clone_req *r, int legacy, struct outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	if (death == SIGKILL && exit_sig(r, legacy) == SIGKILL) {
 		o->inferred = 1; /* only a created child can send its exit signal */
 	} else {
 		o->err = -1;
-		fuzz_note(TARGET, "an executor died before the call returned");
+		fuzz_note(TARGET, "the executor died or hung before a call returned");
 	}
+}
+
+static void run(const struct clone_req *r, uint32_t calls, struct outcome *o3, struct outcome *ol)
+{
+	struct exec_clone_req q = {calls, *r};
+	struct exec_clone_res a;
+	int death;
+	if (exec_call(&ex, &q, sizeof q, &a, sizeof a, WAIT_MS, &death) == 0) {
+		if (calls & EXEC_CALL_CLONE3)
+			from_call(&a.c3, r, 0, o3);
+		if (calls & EXEC_CALL_LEGACY)
+			from_call(&a.legacy, r, 1, ol);
+		return;
+	}
+	if (fuzz_verbose())
+		fprintf(stderr, "executor died (%d) during calls %u, flags %#llx exit_signal %#llx\n", death, calls,
+			(unsigned long long)r->flags, (unsigned long long)r->exit_signal);
+	if (calls == (EXEC_CALL_CLONE3 | EXEC_CALL_LEGACY)) {
+		run(r, EXEC_CALL_CLONE3, o3, ol);
+		run(r, EXEC_CALL_LEGACY, o3, ol);
+		return;
+	}
+	from_death(death, r, calls == EXEC_CALL_LEGACY, calls == EXEC_CALL_LEGACY ? ol : o3);
 }
 
 static void describe(char *buf, size_t len, const struct clone_req *r)
@@ -383,6 +237,12 @@ static const char *ename(int e)
 	return e == 0 ? "0" : errno_name(e);
 }
 
+/* The outcome as the cross-kernel replay compares it. */
+static const char *oname(const struct outcome *o)
+{
+	return o->err < 0 ? "?" : o->inferred ? "0(inferred)" : ename(o->err);
+}
+
 static void compare_model(const char *call, int want, const char *why, const struct outcome *o,
 			  const struct clone_req *r, const uint8_t *data, size_t len)
 {
@@ -397,10 +257,31 @@ static void compare_model(const char *call, int want, const char *why, const str
 	fuzz_finding_case(TARGET, sig, data, len, detail, NULL, NO_CASE);
 }
 
+/* clone(2) on CLONE_SIGHAND: the caller and the child share one table of
+ * handlers, and a change either makes with sigaction(2) is seen by both;
+ * neither calls sigaction here, so the caller's SIGCHLD must still be
+ * SIG_DFL after the child is gone. */
+static void caller_sigchld(const char *call, const struct outcome *o, const struct clone_req *r, const uint8_t *data,
+			   size_t len)
+{
+	if (!o->sigchld_ign)
+		return;
+	char sig[64], detail[1024], req[512];
+	describe(req, sizeof req, r);
+	snprintf(sig, sizeof sig, "%s-caller-sigchld-ignored", call);
+	snprintf(detail, sizeof detail,
+		 "%s: after the child ended, the caller's SIGCHLD was SIG_IGN (model: unchanged; the child, init of "
+		 "its own pid namespace, shared the caller's handlers); %s",
+		 call, req);
+	fuzz_finding_case(TARGET, sig, data, len, detail, NULL, NO_CASE);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	if (!sh)
+	if (!ready)
 		setup();
+	if (!usable)
+		return 0;
 	struct fz f = {data, len, 0};
 	struct clone_req r;
 	decode(&f, &r);
@@ -409,33 +290,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		in_use[i] = r.set_tid[i] > 0 && (kill(r.set_tid[i], 0) == 0 || errno == EPERM);
 	const char *why3 = "", *whyl = "";
 	int m3 = model_clone3(&r, &env, in_use, &why3);
+	int legacy = clone_legacy_applies(&r);
+	int ml = legacy ? model_clone_legacy(&r, &env, &whyl) : MODEL_UNKNOWN;
 	struct outcome o3, ol;
-	run_call(&r, 0, &o3);
+	memset(&ol, 0, sizeof ol);
+	run(&r, EXEC_CALL_CLONE3 | (legacy ? EXEC_CALL_LEGACY : 0), &o3, &ol);
+	fuzz_outcome("clone3=%s clone=%s", oname(&o3), legacy ? oname(&ol) : "-");
 	compare_model("clone3", m3, why3, &o3, &r, data, len);
 	if (o3.err == 0 && !o3.inferred && (r.flags & CLONE_PARENT_SETTID) && !(r.flags & CLONE_PIDFD) &&
-	    !(r.flags & CLONE_THREAD) && sh->parent_tid != o3.ret) {
+	    !(r.flags & CLONE_THREAD) && o3.parent_tid != o3.ret) {
 		/* clone(2): CLONE_PARENT_SETTID "Store the child thread ID at the
 		 * location pointed to by parent_tid"; the executor's pid
 		 * namespace is ours unless NEWPID applies to the child only. */
 		char detail[256];
-		snprintf(detail, sizeof detail, "clone3 returned %ld but stored parent_tid %d", o3.ret, sh->parent_tid);
+		snprintf(detail, sizeof detail, "clone3 returned %ld but stored parent_tid %d", o3.ret, o3.parent_tid);
 		fuzz_finding_case(TARGET, "clone3-parent-tid", data, len, detail, NULL, NO_CASE);
 	}
-	static int verbose = -1;
-	if (verbose < 0)
-		verbose = getenv("SPAWNLAB_FUZZ_VERBOSE") != NULL;
-	if (verbose)
-		fprintf(stderr, "clone3 flags=%#llx: model %s (%s), kernel %s%s\n", (unsigned long long)r.flags,
-			m3 == MODEL_UNKNOWN ? "unknown" : ename(m3), why3, o3.err < 0 ? "?" : ename(o3.err),
-			o3.inferred ? " (inferred)" : "");
-	if (!clone_legacy_applies(&r))
+	caller_sigchld("clone3", &o3, &r, data, len);
+	if (legacy)
+		caller_sigchld("clone", &ol, &r, data, len);
+	if (fuzz_verbose())
+		fprintf(stderr, "clone3 flags=%#llx: model %s (%s), kernel %s\n", (unsigned long long)r.flags,
+			m3 == MODEL_UNKNOWN ? "unknown" : ename(m3), why3, oname(&o3));
+	if (!legacy)
 		return 0;
-	int ml = model_clone_legacy(&r, &env, &whyl);
-	run_call(&r, 1, &ol);
-	if (verbose)
-		fprintf(stderr, "clone  flags=%#llx: model %s (%s), kernel %s%s\n",
+	if (fuzz_verbose())
+		fprintf(stderr, "clone  flags=%#llx: model %s (%s), kernel %s\n",
 			(unsigned long long)clone_legacy_flags(&r), ml == MODEL_UNKNOWN ? "unknown" : ename(ml), whyl,
-			ol.err < 0 ? "?" : ename(ol.err), ol.inferred ? " (inferred)" : "");
+			oname(&ol));
 	compare_model("clone", ml, whyl, &ol, &r, data, len);
 	int e3 = o3.inferred ? 0 : o3.err, el = ol.inferred ? 0 : ol.err;
 	/* clone(2) documents calls that differ on purpose (e.g. CLONE_PIDFD
@@ -450,15 +332,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	return 0;
 }
-
-#else /* not x86_64: the raw clone argument order and the asm are x86_64's */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
-{
-	(void)data;
-	(void)len;
-	fuzz_note(TARGET, "skipped: the executor's raw clone is written for x86_64");
-	return 0;
-}
-
-#endif

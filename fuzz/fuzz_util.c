@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,24 +170,35 @@ void fuzz_note(const char *target, const char *msg)
 		fprintf(stderr, "fuzz %s: %s\n", target, msg);
 }
 
-const char *fuzz_probe_path(void)
+static int env_flag(const char *name, int *cache)
 {
-	static char path[PATH_MAX];
-	const char *e = getenv("SPAWNLAB_PROBE");
-	if (e && *e)
-		return e;
-	if (path[0])
-		return path;
-	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
-	if (n <= 0)
-		return strcpy(path, "build/probe");
-	path[n] = 0;
-	/* BUILD/fuzz/NAME: strip NAME and fuzz. */
-	for (int k = 0; k < 2; k++) {
-		char *s = strrchr(path, '/');
-		if (s)
-			*s = 0;
+	if (*cache < 0) {
+		const char *v = getenv(name);
+		*cache = v && *v && strcmp(v, "0") != 0;
 	}
-	strcat(path, "/probe");
-	return path;
+	return *cache;
+}
+
+int fuzz_outcomes_on(void)
+{
+	static int on = -1;
+	return env_flag("SPAWNLAB_FUZZ_OUTCOMES", &on);
+}
+
+int fuzz_verbose(void)
+{
+	static int on = -1;
+	return env_flag("SPAWNLAB_FUZZ_VERBOSE", &on);
+}
+
+void fuzz_outcome(const char *fmt, ...)
+{
+	if (!fuzz_outcomes_on())
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("OUTCOME ", stdout);
+	vprintf(fmt, ap);
+	putchar('\n');
+	va_end(ap);
 }

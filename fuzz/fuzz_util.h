@@ -7,6 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* For loops over whole tables (128 fds) that decide nothing an engine
+ * could learn from: libFuzzer traces every comparison (SanitizerCoverage
+ * trace-cmp), which in such loops costs more than the work itself. */
+#if defined(__clang__) && __clang_major__ >= 13
+#define FUZZ_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define FUZZ_NO_COVERAGE
+#endif
+
 /* Reads past the end give zeros: every input decodes to some program. */
 struct fz {
 	const uint8_t *p;
@@ -44,8 +53,15 @@ void fuzz_finding_case(const char *target, const char *sig, const uint8_t *data,
  * once per message, counted, never a finding. */
 void fuzz_note(const char *target, const char *msg);
 
-/* The spawnlab build folder of this binary ($BUILD/fuzz/NAME -> $BUILD),
- * for the probe; $SPAWNLAB_PROBE wins. */
-const char *fuzz_probe_path(void);
+/* With SPAWNLAB_FUZZ_OUTCOMES=1 (the cross-kernel replay, fuzz/kernel-replay),
+ * print "OUTCOME " and the formatted text on stdout: what the kernel did
+ * for this input, in words that can be compared between kernels.  The
+ * replay build prints "INPUT path" before each input. */
+void fuzz_outcome(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fuzz_outcomes_on(void);
+
+/* SPAWNLAB_FUZZ_VERBOSE is set: print the model's and the kernel's answer
+ * for every input. */
+int fuzz_verbose(void);
 
 #endif

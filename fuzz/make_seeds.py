@@ -1,21 +1,29 @@
 #!/usr/bin/python3
-"""Write the seed corpora of the clone_flags and fd_combo fuzz targets.
+"""Write the seed corpora and dictionaries of the clone_flags and fd_combo fuzz targets.
 
 The layouts are the targets' decoders (decode() in clone_flags.c and
 fd_combo.c); each seed is one meaningful request, so that coverage starts
-from real flag sets and fd programs rather than from noise.
-usage: fuzz/make_seeds.py [--out fuzz/corpus]
+from real flag sets and fd programs rather than from noise.  fd_combo names
+fd-creating calls by their index in the fdmake table, which is read from
+harness/step_fdmake.c (FDCALLS), never repeated here.  fuzz/build.sh runs
+this into its output folder; regression inputs are committed separately in
+fuzz/corpus/TARGET/.
+usage: fuzz/make_seeds.py --out DIR [--dicts DIR]
 """
 import argparse
 import os
+import re
 import struct
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CLONE = dict(VM=0x100, FS=0x200, FILES=0x400, SIGHAND=0x800, PIDFD=0x1000, PTRACE=0x2000,
              VFORK=0x4000, PARENT=0x8000, THREAD=0x10000, NEWNS=0x20000, SYSVSEM=0x40000,
              SETTLS=0x80000, PARENT_SETTID=0x100000, CHILD_CLEARTID=0x200000, DETACHED=0x400000,
              UNTRACED=0x800000, CHILD_SETTID=0x1000000, NEWCGROUP=0x2000000, NEWUTS=0x4000000,
              NEWIPC=0x8000000, NEWUSER=0x10000000, NEWPID=0x20000000, NEWNET=0x40000000,
-             IO=0x80000000, CLEAR_SIGHAND=1 << 32, INTO_CGROUP=1 << 33, NEWTIME=0x80)
+             IO=0x80000000, CLEAR_SIGHAND=1 << 32, INTO_CGROUP=1 << 33, AUTOREAP=1 << 34,
+             NNP=1 << 35, PIDFD_AUTOKILL=1 << 36, EMPTY_MNTNS=1 << 37, NEWTIME=0x80)
 SIZES = [64, 80, 88, 63, 0, 72, 96, 4096, 4097, 65, 8]
 
 
@@ -73,39 +81,122 @@ CLONE_SEEDS = {
     'into_cgroup_devnull': clone_seed('INTO_CGROUP', size=88, cg=1),
     'into_cgroup_badfd': clone_seed('INTO_CGROUP', size=88, cg=2),
     'into_cgroup_ver1': clone_seed('INTO_CGROUP', size=80, cg=0),
-    'unknown_bit': clone_seed('') [:2] + struct.pack('<Q', 1 << 40) + clone_seed('')[10:],
+    'unknown_bit': clone_seed('')[:2] + struct.pack('<Q', 1 << 40) + clone_seed('')[10:],
+    # Linux 7.1 flags: unknown bits (EINVAL) before, rules of their own after.
+    'autoreap': clone_seed('AUTOREAP|PIDFD', sig=0),
+    'autoreap_signal': clone_seed('AUTOREAP'),
+    'nnp': clone_seed('NNP'),
+    'nnp_thread': clone_seed('NNP|THREAD|SIGHAND|VM', sig=0),
+    'pidfd_autokill': clone_seed('PIDFD_AUTOKILL|PIDFD|AUTOREAP|NNP', sig=0),
+    'pidfd_autokill_no_autoreap': clone_seed('PIDFD_AUTOKILL|PIDFD', sig=0),
+    'empty_mntns': clone_seed('EMPTY_MNTNS'),
+    'empty_mntns_fs': clone_seed('EMPTY_MNTNS|FS'),
 }
 
-# fd_combo: see fd_combo.c decode() for the opcodes.
-def fd_seed(pair, maps, ops):
-    m = list(maps) + [0] * (6 - len(maps))
-    return bytes([pair, len(maps) // 2] + m) + b''.join(bytes(o) for o in ops)
+# ---- fd_combo (fd_combo.c decode) ----
+FOP = dict(MAKE=0, DUP=1, DUP2=2, DUP3=3, DUPFD=4, SETFD=5, FIOCLEX=6, FIONCLEX=7, CLOSE=8,
+           CLOSE_RANGE=9, SIGNAL=10)
+SIGACT = dict(ignore=0, default=1, handle=2, block=3, unblock=4)
+PAIRS = {'pipe', 'pipe2', 'socketpair'}
 
 
-# opcodes: 0 open 1 pipe2 2 socketpair 3 eventfd 4 memfd 5 epoll 6 pidfd_open 7 dup 8 dup2
-# 9 dup3 10 F_DUPFD 11 F_SETFD 12 FIOCLEX 13 FIONCLEX 14 close 15 close_range
-FD_SEEDS = {
-    'creators_both_ways': fd_seed(0x08, [], [(c, o, 0, 0) for c in range(6) for o in (0, 1)] + [(6, 0, 0, 0)]),
-    'dup_family': fd_seed(0x11, [0, 20, 1, 21], [(0, 1, 0, 0), (7, 0, 0x80, 0), (8, 0, 0x80, 30),
-                                                 (9, 1, 0x80, 31), (9, 0, 0x80, 0x80), (10, 1, 0x80, 40)]),
-    'flag_flips': fd_seed(0x2a, [0, 5], [(1, 0, 0, 0), (11, 1, 0x80, 0), (12, 0, 0x81, 0), (13, 0, 0x80, 0)]),
-    'close_range_cloexec': fd_seed(0x05, [2, 25], [(0, 0, 0, 0), (0, 0, 0, 0), (8, 0, 0x80, 20),
-                                                   (15, 1, 0, 60)]),
-    'close_range_close': fd_seed(0x0d, [], [(1, 0, 0, 0), (8, 0, 0x80, 22), (15, 0, 10, 30), (14, 0, 0x80, 0)]),
-    'pdspawn_map': fd_seed(0x2d, [0, 7, 1, 8, 2, 9], [(2, 0, 0, 0), (3, 1, 0, 0), (1, 1, 0, 0)]),
-}
+def fdmake_calls():
+    """The fdmake table's call names, in table order (harness/step_fdmake.c)."""
+    src = open(os.path.join(ROOT, 'harness', 'step_fdmake.c')).read()
+    body = src[src.index('#define FDCALLS(X)'):]
+    body = body[:body.index('\n\n')]
+    return re.findall(r'X\((\w+),', body)
+
+
+def win(fd):
+    """An operand byte naming window fd FD (3..63)."""
+    return fd - 3
+
+
+def fd_seed(backend=0, opts=0, maps=(), closes=(), closefrom=0, ops=()):
+    m = [b for pair in maps for b in pair] + [0] * (6 - 2 * len(maps))
+    c = list(closes) + [0] * (3 - len(closes))
+    hdr = bytes([backend, opts | (len(maps) << 1) | (len(closes) << 3)] + m + c + [closefrom])
+    return hdr + b''.join(bytes(o) for o in ops)
+
+
+def make(calls, name, fd, cloexec, fd2=None):
+    i = calls.index(name)
+    return (FOP['MAKE'], (i << 1) | cloexec, win(fd), win(fd2) if fd2 is not None else 0x40)
+
+
+def fd_seeds():
+    calls = fdmake_calls()
+    seeds = {}
+    # every creating call, both ways, twelve to a program
+    for k in range(0, len(calls), 12):
+        for ce in (0, 1):
+            ops = []
+            for j, name in enumerate(calls[k:k + 12]):
+                fd = 10 + 2 * j
+                ops.append(make(calls, name, fd, ce, fd + 1 if name in PAIRS else None))
+            seeds['calls_%02d_cloexec%d' % (k, ce)] = fd_seed(backend=k // 12, ops=ops)
+    seeds['dup_family'] = fd_seed(1, maps=[(0x80, win(20)), (0x81, win(21))], ops=[
+        make(calls, 'open', 5, 1), (FOP['DUP'], 0, 0x80, 0), (FOP['DUP2'], 0, 0x80, win(30)),
+        (FOP['DUP3'], 1, 0x80, win(31)), (FOP['DUP3'], 0, 0x80, 0x80), (FOP['DUPFD'], 1, 0x80, win(40))])
+    seeds['flag_flips'] = fd_seed(2, ops=[
+        make(calls, 'pipe2', 6, 0, 7), (FOP['SETFD'], 1, 0x80, 0), (FOP['FIOCLEX'], 0, 0x81, 0),
+        (FOP['FIONCLEX'], 0, 0x80, 0)])
+    seeds['close_range_cloexec'] = fd_seed(3, maps=[(0x82, win(25))], ops=[
+        make(calls, 'eventfd', 4, 0), make(calls, 'memfd_create', 8, 0), (FOP['DUP2'], 0, 0x80, win(20)),
+        (FOP['CLOSE_RANGE'], 1, win(3), win(60))])
+    seeds['close_range_close'] = fd_seed(4, ops=[
+        make(calls, 'socketpair', 5, 0, 9), (FOP['DUP2'], 0, 0x80, win(22)),
+        (FOP['CLOSE_RANGE'], 0, win(10), win(30)), (FOP['CLOSE'], 0, 0x80, 0)])
+    seeds['pdspawn_map'] = fd_seed(5, maps=[(0x80, win(7)), (0x81, win(8)), (0x82, win(9))], ops=[
+        make(calls, 'pipe', 4, 0, 5), make(calls, 'eventfd', 6, 1), make(calls, 'open', 12, 0)])
+    seeds['close_actions'] = fd_seed(0, closes=(0, 1), closefrom=win(20), ops=[
+        make(calls, 'open', 4, 0), make(calls, 'pipe', 5, 0, 6), make(calls, 'dup', 21, 0)])
+    for b in range(6):
+        seeds['signals_%d' % b] = fd_seed(b, opts=1 if b == 5 else 0, ops=[
+            (FOP['SIGNAL'], SIGACT['ignore'], 13 - 1, 0), (FOP['SIGNAL'], SIGACT['handle'], 10 - 1, 0),
+            (FOP['SIGNAL'], SIGACT['block'], 12 - 1, 0), (FOP['SIGNAL'], SIGACT['ignore'], 40 - 1, 0),
+            (FOP['SIGNAL'], SIGACT['block'], 9 - 1, 0), (FOP['SIGNAL'], SIGACT['ignore'], 19 - 1, 0),
+            make(calls, 'open', 3, 0)])
+    return seeds
+
+
+def clone_dict():
+    lines = ['# clone_flags: 64-bit clone flags, little-endian, as the decoder reads them (make_seeds.py)']
+    for name, v in sorted(CLONE.items(), key=lambda kv: kv[1]):
+        lines.append('flag_%s="%s"' % (name, ''.join('\\x%02x' % b for b in struct.pack('<Q', v))))
+    return '\n'.join(lines) + '\n'
+
+
+def fd_dict():
+    lines = ['# fd_combo: one op each, opcode option a b (fd_combo.c decode_op; make_seeds.py)']
+    calls = fdmake_calls()
+    for i, name in enumerate(calls):
+        for ce in (0, 1):
+            lines.append('make_%s_%d="\\x00\\x%02x\\x80\\x81"' % (name, ce, (i << 1) | ce))
+    for name, code in FOP.items():
+        if code != FOP['MAKE']:
+            for opt in range(5 if name == 'SIGNAL' else 2):
+                lines.append('op_%s_%d="\\x%02x\\x%02x\\x80\\x81"' % (name.lower(), opt, code, opt))
+    return '\n'.join(lines) + '\n'
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--out', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus'))
+    ap.add_argument('--out', required=True, help='folder for TARGET/ seed folders')
+    ap.add_argument('--dicts', help='folder for TARGET.dict files')
     a = ap.parse_args()
-    for target, seeds in (('clone_flags', CLONE_SEEDS), ('fd_combo', FD_SEEDS)):
+    for target, seeds in (('clone_flags', CLONE_SEEDS), ('fd_combo', fd_seeds())):
         d = os.path.join(a.out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(d, name), 'wb') as f:
                 f.write(data)
+    if a.dicts:
+        os.makedirs(a.dicts, exist_ok=True)
+        for target, text in (('clone_flags', clone_dict()), ('fd_combo', fd_dict())):
+            with open(os.path.join(a.dicts, target + '.dict'), 'w') as f:
+                f.write(text)
 
 
 if __name__ == '__main__':

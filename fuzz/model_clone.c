@@ -10,9 +10,12 @@
  *   4. copy_process: the flag combinations, then namespaces
  *      (copy_namespaces), set_tid (alloc_pid), the pidfd store (put_user),
  *      the cgroup (cgroup_can_fork).
- * Citations are to Linux 6.x kernel/fork.c and to clone(2) (man-pages
- * 6.x, ERRORS).  Where a rule depends on state the model does not track,
- * it answers MODEL_UNKNOWN and only the clone/clone3 comparison applies. */
+ * Citations are to Linux 6.x and 7.x kernel/fork.c and to clone(2)
+ * (man-pages 6.x, ERRORS).  Rules that changed between kernels carry the
+ * version they changed in and follow the running kernel (env->kver), so
+ * that a replay on an older or newer kernel gives no false findings.
+ * Where a rule depends on state the model does not track, it answers
+ * MODEL_UNKNOWN and only the clone/clone3 comparison applies. */
 #include "model_clone.h"
 
 #include <errno.h>
@@ -32,6 +35,14 @@
 #endif
 #define M_CLEAR_SIGHAND 0x100000000ULL
 #define M_INTO_CGROUP 0x200000000ULL
+/* Linux 7.1 (include/uapi/linux/sched.h of Debian's linux-libc-dev 7.2):
+ * bits 34 to 37. */
+#define M_AUTOREAP (1ULL << 34)
+#define M_NNP (1ULL << 35)
+#define M_PIDFD_AUTOKILL (1ULL << 36)
+#define M_EMPTY_MNTNS (1ULL << 37)
+#define M_V71_FLAGS (M_AUTOREAP | M_NNP | M_PIDFD_AUTOKILL | M_EMPTY_MNTNS)
+#define KV(a, b) ((a) * 1000 + (b))
 #define M_CSIGNAL 0xffULL
 #define M_DETACHED 0x00400000ULL
 #define M_LEGACY 0xffffffffULL
@@ -64,10 +75,33 @@ static int copy_process_rules(uint64_t f, const struct clone_req *r, const struc
 	if ((f & CLONE_THREAD) && (f & (CLONE_NEWUSER | CLONE_NEWPID)))
 		return *why = "CLONE_THREAD with CLONE_NEWUSER/CLONE_NEWPID", EINVAL;
 	/* fork.c: CLONE_PIDFD with CLONE_DETACHED (clone(2) EINVAL:
-	 * "CLONE_PIDFD was specified together with CLONE_DETACHED").  Since
-	 * 6.9 CLONE_PIDFD | CLONE_THREAD is allowed (a thread pidfd). */
+	 * "CLONE_PIDFD was specified together with CLONE_DETACHED").  Before
+	 * 6.9 CLONE_THREAD too ("CLONE_THREAD is blocked until someone really
+	 * needs it"); since 6.9 it makes a thread pidfd (PIDFD_THREAD). */
 	if ((f & CLONE_PIDFD) && (f & M_DETACHED))
 		return *why = "CLONE_PIDFD with CLONE_DETACHED", EINVAL;
+	if ((f & CLONE_PIDFD) && (f & CLONE_THREAD) && e->kver && e->kver < KV(6, 9))
+		return *why = "CLONE_PIDFD with CLONE_THREAD before Linux 6.9", EINVAL;
+	/* Linux 7.1 copy_process: CLONE_AUTOREAP refuses CLONE_THREAD,
+	 * CLONE_PARENT and an exit signal; CLONE_NNP refuses CLONE_THREAD
+	 * ("threads share credentials"); CLONE_PIDFD_AUTOKILL needs
+	 * CLONE_PIDFD and CLONE_AUTOREAP, refuses CLONE_THREAD, and without
+	 * CLONE_NNP needs CAP_SYS_ADMIN (EPERM).  Only clone3 has these bits. */
+	if (f & M_AUTOREAP) {
+		if (f & (CLONE_THREAD | CLONE_PARENT))
+			return *why = "CLONE_AUTOREAP with CLONE_THREAD or CLONE_PARENT", EINVAL;
+		if (r->exit_signal)
+			return *why = "CLONE_AUTOREAP with an exit signal", EINVAL;
+	}
+	if ((f & M_NNP) && (f & CLONE_THREAD))
+		return *why = "CLONE_NNP with CLONE_THREAD", EINVAL;
+	if (f & M_PIDFD_AUTOKILL) {
+		if (!(f & CLONE_PIDFD) || !(f & M_AUTOREAP) || (f & CLONE_THREAD))
+			return *why = "CLONE_PIDFD_AUTOKILL without CLONE_PIDFD and CLONE_AUTOREAP, or with CLONE_THREAD",
+			       EINVAL;
+		if (!(f & M_NNP) && !e->privileged)
+			return *why = "CLONE_PIDFD_AUTOKILL without CLONE_NNP or CAP_SYS_ADMIN", EPERM;
+	}
 	/* copy_namespaces (kernel/nsproxy.c): namespace flags need
 	 * CAP_SYS_ADMIN, unless CLONE_NEWUSER makes the child privileged in
 	 * its new user namespace (clone(2) EPERM). */
@@ -155,8 +189,12 @@ int model_clone3(const struct clone_req *r, const struct clone_env *e, int pid_i
 	 * EINVAL, as is an fd above INT_MAX. */
 	if ((f & M_INTO_CGROUP) && (r->cgroup == CG_HUGE || r->size < SL_CLONE_ARGS_SIZE_VER2))
 		return *why = "CLONE_INTO_CGROUP without VER2 or with cgroup > INT_MAX", EINVAL;
-	/* clone3_args_valid */
-	if (f & ~(M_LEGACY | M_CLEAR_SIGHAND | M_INTO_CGROUP))
+	/* clone3_args_valid: the flags this kernel knows (CLONE_CLEAR_SIGHAND
+	 * 5.5, CLONE_INTO_CGROUP 5.7, bits 34-37 7.1). */
+	uint64_t known = M_LEGACY | M_CLEAR_SIGHAND | M_INTO_CGROUP;
+	if (e->kver >= KV(7, 1))
+		known |= M_V71_FLAGS;
+	if (f & ~known)
 		return *why = "unknown flag bits", EINVAL;
 	if (f & (M_DETACHED | (M_CSIGNAL & ~(uint64_t)CLONE_NEWTIME)))
 		return *why = "CLONE_DETACHED or CSIGNAL bits in clone3 flags", EINVAL;
@@ -172,6 +210,11 @@ int model_clone3(const struct clone_req *r, const struct clone_env *e, int pid_i
 	 * same location, -EINVAL". */
 	if ((f & CLONE_PIDFD) && (f & CLONE_PARENT_SETTID) && r->pidfd_is_parent_tid && !r->pidfd_null)
 		return *why = "CLONE_PIDFD and CLONE_PARENT_SETTID on one pointer", EINVAL;
+	/* kernel_clone (7.1): "Creating an empty mount namespace implies
+	 * creating a new mount namespace", set before copy_process so that the
+	 * CLONE_NEWNS|CLONE_FS check applies. */
+	if (f & M_EMPTY_MNTNS)
+		f |= CLONE_NEWNS;
 	struct clone_req rr = *r;
 	rr.set_tid_size = sts;
 	return copy_process_rules(f, &rr, e, 0, pid_in_use, why);

@@ -26,6 +26,7 @@ struct clone_env {
 	int ns_level;   /* our pid namespace's level (0: the initial one) */
 	long pid_max;   /* of our pid namespace */
 	int have_cgroup2;
+	int kver;       /* running kernel, major * 1000 + minor (6.18 -> 6018) */
 };
 
 enum { MODEL_UNKNOWN = -1 }; /* the model does not predict this request */

@@ -37,7 +37,12 @@ static int run_file(const char *path)
 		free(buf);
 		return -1;
 	}
+	if (fuzz_outcomes_on()) {
+		printf("INPUT %s\n", path);
+		fflush(stdout);
+	}
 	LLVMFuzzerTestOneInput(buf, n);
+	fflush(stdout);
 	free(buf);
 	return 0;
 }

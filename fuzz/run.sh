@@ -1,9 +1,12 @@
 #!/bin/sh
 # fuzz/run.sh MODE: runs the targets that fuzz/build.sh built into $OUT.
 #   run       each target on each engine (libFuzzer; AFL++ when NAME-afl was
-#             built) for $FUZZ_SECONDS; prints a table of executions, exec/s
-#             and findings next to the bare clone3+exit+waitid rate
-#             (bare_loop) measured in the same run.  Exit 1 on a crash.
+#             built) for $FUZZ_SECONDS; before each, the bare
+#             clone3+exit+waitid loop (bare_loop) for $BARE_SECONDS, so that
+#             every row has its own same-run reference.  Prints a table of
+#             executions, exec/s, the ratio to the bare loop, the children
+#             the executors made per second and their ratio, and findings.
+#             Exit 1 on a crash.
 #   smoke     each target on libFuzzer for at most $FUZZ_RUNS inputs or
 #             $SMOKE_SECONDS, then a replay of its seeds; exit 1 on a crash
 #             or a finding (CI).
@@ -12,7 +15,7 @@
 # Every fuzzer runs in its own pid namespace (unshare --pid --fork
 # --kill-child, as root): when it ends, whatever it started is killed.
 # Environment: OUT (required), FUZZ_TARGETS, FUZZ_SECONDS (60), FUZZ_RUNS
-# (20000), SMOKE_SECONDS (15), JOBS (2), SPAWNLAB_PROBE, SPAWNLAB_FINDINGS.
+# (20000), SMOKE_SECONDS (15), BARE_SECONDS (3), JOBS (2), SPAWNLAB_FINDINGS.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=${1:?usage: run.sh run|smoke|parallel}
@@ -22,6 +25,7 @@ SECS=${FUZZ_SECONDS:-60}
 RUNS=${FUZZ_RUNS:-20000}
 SMOKE=${SMOKE_SECONDS:-15}
 JOBS=${JOBS:-2}
+BARE=${BARE_SECONDS:-3}
 FINDINGS=${SPAWNLAB_FINDINGS:-$ROOT/reports/findings}
 export SPAWNLAB_FINDINGS="$FINDINGS"
 # afl-fuzz: no UI, no CPU binding (other work shares the machine), and the
@@ -40,16 +44,36 @@ fi
 LOGS=$OUT/logs
 mkdir -p "$LOGS" "$FINDINGS"
 
+# The executors' counters (executor.h struct exec_stats: requests, calls,
+# children, spawns, execs), summed over every stats file in folder $1.
+stats_sum() {
+	for f in "$1"/exec-*.stats; do
+		[ -f "$f" ] && od -An -v -t u8 -w40 "$f"
+	done | awk '{ for (i = 1; i <= NF; i++) s[i] += $i } END { printf "%d %d %d %d %d\n", s[1], s[2], s[3], s[4], s[5] }'
+}
+
 # findings written since MARK for target T
 new_findings() {
 	find "$FINDINGS" -maxdepth 1 -name "$1-*.json" -newer "$2" 2>/dev/null | wc -l
+}
+
+# libFuzzer options per target: the engine's leak check re-runs an input
+# whenever its mallocs and frees differ; it is kept for the parser, whose
+# oracle it is, and left out where the calls under test run in the
+# executor (not under LeakSanitizer).  build.sh writes the same into
+# NAME.options for OSS-Fuzz.
+lf_options() {
+	case $1 in
+	case_parse) ;;
+	*) echo -detect_leaks=0 ;;
+	esac
 }
 
 libfuzzer() { # target seconds runs findings-marker -> "execs exec/s status"
 	t=$1
 	mkdir -p "$OUT/work/$t"
 	# shellcheck disable=SC2086
-	timeout -k 5 $(($2 + 60)) $SANDBOX "$OUT/$t" -max_total_time="$2" -runs="$3" -timeout=10 \
+	timeout -k 5 $(($2 + 60)) $SANDBOX "$OUT/$t" $(lf_options "$t") -max_total_time="$2" -runs="$3" -timeout=10 \
 		-print_final_stats=1 -dict="$OUT/$t.dict" "$OUT/work/$t" "$OUT/seeds/$t" >"$LOGS/$t-libfuzzer.log" 2>&1
 	rc=$?
 	grep -E '^(FINDING|fuzz )' "$LOGS/$t-libfuzzer.log" | sort -u >&2
@@ -82,7 +106,6 @@ afl() { # target seconds -> "execs exec/s status"
 
 case $MODE in
 run)
-	bare=$("$OUT/bare_loop" 2)
 	bad=0
 	rows=
 	for t in $TARGETS; do
@@ -90,17 +113,33 @@ run)
 			[ $e = afl ] && { [ -x "$OUT/$t-afl" ] && command -v afl-fuzz >/dev/null || continue; }
 			mark=$LOGS/.mark-$t-$e
 			: >"$mark"
-			echo "== $t: $e ${SECS}s" >&2
+			stats=$OUT/stats-$t-$e
+			rm -rf "$stats" && mkdir -p "$stats"
+			bare=$("$OUT/bare_loop" "$BARE" | sed -n 's/^bare clone3+exit+waitid: \([0-9]*\)\/s.*/\1/p')
+			echo "== $t: $e ${SECS}s (bare loop just before: ${bare:-?}/s; load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+			export SPAWNLAB_FUZZ_STATS="$stats"
 			if [ $e = libfuzzer ]; then r=$(libfuzzer "$t" "$SECS" -1); else r=$(afl "$t" "$SECS"); fi
-			# shellcheck disable=SC2086 # the three words of the result
-			set -- $r
+			unset SPAWNLAB_FUZZ_STATS
+			# shellcheck disable=SC2086 # the three words of the result, then the counters
+			set -- $r $(stats_sum "$stats")
 			case $3 in ok) ;; *) bad=1 ;; esac
-			rows="$rows$(printf '%-12s %-10s %10s %9s %8s  %s' "$t" "$e" "$1" "$2" "$(new_findings "$t" "$mark")" "$3")
+			# $1 execs $2 exec/s; the counters: $4 requests $5 calls $6 children
+			# (clone mode) $7 spawns (fd mode) $8 execs
+			row=$(awk -v n="$1" -v r="$2" -v b="${bare:-0}" -v k="$(($6 + $7))" -v s="$SECS" 'BEGIN {
+				ratio = (b > 0 && r + 0 > 0) ? sprintf("%.0f%%", 100 * r / b) : "?"
+				cps = (s > 0) ? k / s : 0
+				cr = (b > 0) ? sprintf("%.0f%%", 100 * cps / b) : "?"
+				per = (n + 0 > 0) ? sprintf("%.2f", k / n) : "?"
+				printf "%10s %9.0f %6s %8s %10.0f %6s %9s", n, r, ratio, b, cps, cr, per }')
+			rows="$rows$(printf '%-12s %-10s %s %8s  %s' "$t" "$e" "$row" "$(new_findings "$t" "$mark")" "$3")
 "
 		done
 	done
-	echo "== ${SECS}s per target and engine; $bare"
-	printf '%-12s %-10s %10s %9s %8s  %s\n' target engine execs exec/s findings status
+	echo "== ${SECS}s per target and engine; load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "   ratio: exec/s over the bare clone3+exit+waitid loop's rate measured just before the row;"
+	echo "   children/s: processes the executors created (clone children and spawned observers) per second of the run; child/in: per input"
+	printf '%-12s %-10s %10s %9s %6s %8s %10s %6s %9s %8s  %s\n' target engine execs exec/s ratio bare/s \
+		children/s ratio child/in findings status
 	printf '%s' "$rows"
 	echo "findings (JSON + reproducers): $FINDINGS"
 	exit $bad

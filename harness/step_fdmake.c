@@ -81,6 +81,7 @@ struct fdcall {
 	const char *how;  /* the call's close-on-exec option, or why it has none */
 	int may_refuse;   /* EPERM/EACCES mean "not allowed here" (sysctl, LSM, capability) */
 	int pair;         /* makes two fds (the second goes to fd2 or is closed) */
+	int opath;        /* an O_PATH fd: ioctl(2) on it fails with EBADF */
 	int (*make)(int cloexec, struct fdenv *e); /* fd, or -1 with errno */
 };
 
@@ -546,52 +547,53 @@ static int mk_memfd_secret(int cx, struct fdenv *e)
 
 /* One row per creating call: X(name, how it asks for close-on-exec, what
  * that option is or why there is none, whether EPERM/EACCES mean "not
- * allowed here", whether it makes a pair).  The fd fuzzer (fuzz/fd_combo.c)
+ * allowed here", whether it makes a pair, whether the fd is an O_PATH one
+ * (open(2): ioctl(2) and other file operations fail with EBADF).  The fd fuzzer (fuzz/fd_combo.c)
  * draws its calls from this table by index: add new calls at the end, so
  * that its committed inputs keep naming the same calls. */
-#define FDCALLS(X)                                                                                            \
-	X(open, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                   \
-	X(openat, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                 \
-	X(openat2, CX_FLAG, "O_CLOEXEC in open_how.flags", 0, 0)                                              \
-	X(creat, CX_NONE, "creat(2) has no flags argument", 0, 0)                                             \
-	X(dup, CX_NONE, "dup(2) has no flags argument (its flagged form is fcntl F_DUPFD_CLOEXEC)", 0, 0)     \
-	X(dup2, CX_NONE, "dup2(2) has no flags argument (its flagged form is dup3)", 0, 0)                    \
-	X(dup3, CX_FLAG, "O_CLOEXEC", 0, 0)                                                                   \
-	X(fcntl_dupfd, CX_FLAG, "F_DUPFD_CLOEXEC instead of F_DUPFD", 0, 0)                                   \
-	X(pipe, CX_NONE, "pipe(2) has no flags argument (its flagged form is pipe2)", 0, 1)                   \
-	X(pipe2, CX_FLAG, "O_CLOEXEC", 0, 1)                                                                  \
-	X(socket, CX_FLAG, "SOCK_CLOEXEC", 0, 0)                                                              \
-	X(socketpair, CX_FLAG, "SOCK_CLOEXEC", 0, 1)                                                          \
-	X(accept, CX_NONE, "accept(2) has no flags argument (its flagged form is accept4)", 0, 0)             \
-	X(accept4, CX_FLAG, "SOCK_CLOEXEC", 0, 0)                                                             \
-	X(epoll_create, CX_NONE, "epoll_create(2) has no flags (its flagged form is epoll_create1)", 0, 0)    \
-	X(epoll_create1, CX_FLAG, "EPOLL_CLOEXEC", 0, 0)                                                      \
-	X(eventfd, CX_FLAG, "EFD_CLOEXEC", 0, 0)                                                              \
-	X(signalfd, CX_FLAG, "SFD_CLOEXEC", 0, 0)                                                             \
-	X(timerfd_create, CX_FLAG, "TFD_CLOEXEC", 0, 0)                                                       \
-	X(inotify_init, CX_NONE, "inotify_init(2) has no flags (its flagged form is inotify_init1)", 0, 0)    \
-	X(inotify_init1, CX_FLAG, "IN_CLOEXEC", 0, 0)                                                         \
-	X(fanotify_init, CX_FLAG, "FAN_CLOEXEC", 1, 0)                                                        \
-	X(memfd_create, CX_FLAG, "MFD_CLOEXEC", 0, 0)                                                         \
-	X(pidfd_open, CX_ALWAYS, "pidfd_open(2) always sets close-on-exec", 0, 0)                             \
-	X(pidfd_getfd, CX_ALWAYS, "pidfd_getfd(2) always sets close-on-exec", 1, 0)                           \
-	X(userfaultfd, CX_FLAG, "O_CLOEXEC", 1, 0)                                                            \
-	X(io_uring_setup, CX_ALWAYS, "io_uring_setup(2) always sets close-on-exec", 1, 0)                     \
-	X(perf_event_open, CX_FLAG, "PERF_FLAG_FD_CLOEXEC", 1, 0)                                             \
-	X(mq_open, CX_ALWAYS, "Linux mq_open always sets close-on-exec (ipc/mqueue.c)", 0, 0)                 \
-	X(shm_open, CX_ALWAYS, "shm_open(3) always sets close-on-exec", 0, 0)                                 \
-	X(posix_openpt, CX_FLAG, "O_CLOEXEC (POSIX.1-2024)", 0, 0)                                            \
-	X(fsopen, CX_FLAG, "FSOPEN_CLOEXEC", 1, 0)                                                            \
-	X(open_tree, CX_FLAG, "OPEN_TREE_CLOEXEC", 1, 0)                                                      \
-	X(fspick, CX_FLAG, "FSPICK_CLOEXEC", 1, 0)                                                            \
-	X(opendir, CX_ALWAYS, "opendir(3): glibc and musl open the directory with O_CLOEXEC", 0, 0)           \
-	X(fdopendir, CX_ALWAYS, "fdopendir(3) sets close-on-exec on the fd it takes over (glibc, musl)", 0, 0) \
-	X(fopen, CX_FLAG, "mode flag 'e' (O_CLOEXEC)", 0, 0)                                                  \
-	X(mkostemp, CX_FLAG, "O_CLOEXEC", 0, 0)                                                               \
-	X(mkstemp, CX_NONE, "mkstemp(3) has no flags (its flagged form is mkostemp)", 0, 0)                   \
-	X(recvmsg, CX_FLAG, "MSG_CMSG_CLOEXEC", 0, 0)                                                         \
-	X(landlock_create_ruleset, CX_ALWAYS, "landlock_create_ruleset(2) always sets close-on-exec", 1, 0)   \
-	X(memfd_secret, CX_FLAG, "O_CLOEXEC", 1, 0)
+#define FDCALLS(X)                                                                                                \
+	X(open, CX_FLAG, "O_CLOEXEC", 0, 0, 0)                                                                    \
+	X(openat, CX_FLAG, "O_CLOEXEC", 0, 0, 0)                                                                  \
+	X(openat2, CX_FLAG, "O_CLOEXEC in open_how.flags", 0, 0, 0)                                               \
+	X(creat, CX_NONE, "creat(2) has no flags argument", 0, 0, 0)                                              \
+	X(dup, CX_NONE, "dup(2) has no flags argument (its flagged form is fcntl F_DUPFD_CLOEXEC)", 0, 0, 0)      \
+	X(dup2, CX_NONE, "dup2(2) has no flags argument (its flagged form is dup3)", 0, 0, 0)                     \
+	X(dup3, CX_FLAG, "O_CLOEXEC", 0, 0, 0)                                                                    \
+	X(fcntl_dupfd, CX_FLAG, "F_DUPFD_CLOEXEC instead of F_DUPFD", 0, 0, 0)                                    \
+	X(pipe, CX_NONE, "pipe(2) has no flags argument (its flagged form is pipe2)", 0, 1, 0)                    \
+	X(pipe2, CX_FLAG, "O_CLOEXEC", 0, 1, 0)                                                                   \
+	X(socket, CX_FLAG, "SOCK_CLOEXEC", 0, 0, 0)                                                               \
+	X(socketpair, CX_FLAG, "SOCK_CLOEXEC", 0, 1, 0)                                                           \
+	X(accept, CX_NONE, "accept(2) has no flags argument (its flagged form is accept4)", 0, 0, 0)              \
+	X(accept4, CX_FLAG, "SOCK_CLOEXEC", 0, 0, 0)                                                              \
+	X(epoll_create, CX_NONE, "epoll_create(2) has no flags (its flagged form is epoll_create1)", 0, 0, 0)     \
+	X(epoll_create1, CX_FLAG, "EPOLL_CLOEXEC", 0, 0, 0)                                                       \
+	X(eventfd, CX_FLAG, "EFD_CLOEXEC", 0, 0, 0)                                                               \
+	X(signalfd, CX_FLAG, "SFD_CLOEXEC", 0, 0, 0)                                                              \
+	X(timerfd_create, CX_FLAG, "TFD_CLOEXEC", 0, 0, 0)                                                        \
+	X(inotify_init, CX_NONE, "inotify_init(2) has no flags (its flagged form is inotify_init1)", 0, 0, 0)     \
+	X(inotify_init1, CX_FLAG, "IN_CLOEXEC", 0, 0, 0)                                                          \
+	X(fanotify_init, CX_FLAG, "FAN_CLOEXEC", 1, 0, 0)                                                         \
+	X(memfd_create, CX_FLAG, "MFD_CLOEXEC", 0, 0, 0)                                                          \
+	X(pidfd_open, CX_ALWAYS, "pidfd_open(2) always sets close-on-exec", 0, 0, 0)                              \
+	X(pidfd_getfd, CX_ALWAYS, "pidfd_getfd(2) always sets close-on-exec", 1, 0, 0)                            \
+	X(userfaultfd, CX_FLAG, "O_CLOEXEC", 1, 0, 0)                                                             \
+	X(io_uring_setup, CX_ALWAYS, "io_uring_setup(2) always sets close-on-exec", 1, 0, 0)                      \
+	X(perf_event_open, CX_FLAG, "PERF_FLAG_FD_CLOEXEC", 1, 0, 0)                                              \
+	X(mq_open, CX_ALWAYS, "Linux mq_open always sets close-on-exec (ipc/mqueue.c)", 0, 0, 0)                  \
+	X(shm_open, CX_ALWAYS, "shm_open(3) always sets close-on-exec", 0, 0, 0)                                  \
+	X(posix_openpt, CX_FLAG, "O_CLOEXEC (POSIX.1-2024)", 0, 0, 0)                                             \
+	X(fsopen, CX_FLAG, "FSOPEN_CLOEXEC", 1, 0, 0)                                                             \
+	X(open_tree, CX_FLAG, "OPEN_TREE_CLOEXEC", 1, 0, 1)                                                       \
+	X(fspick, CX_FLAG, "FSPICK_CLOEXEC", 1, 0, 0)                                                             \
+	X(opendir, CX_ALWAYS, "opendir(3): glibc and musl open the directory with O_CLOEXEC", 0, 0, 0)            \
+	X(fdopendir, CX_ALWAYS, "fdopendir(3) sets close-on-exec on the fd it takes over (glibc, musl)", 0, 0, 0) \
+	X(fopen, CX_FLAG, "mode flag 'e' (O_CLOEXEC)", 0, 0, 0)                                                   \
+	X(mkostemp, CX_FLAG, "O_CLOEXEC", 0, 0, 0)                                                                \
+	X(mkstemp, CX_NONE, "mkstemp(3) has no flags (its flagged form is mkostemp)", 0, 0, 0)                    \
+	X(recvmsg, CX_FLAG, "MSG_CMSG_CLOEXEC", 0, 0, 0)                                                          \
+	X(landlock_create_ruleset, CX_ALWAYS, "landlock_create_ruleset(2) always sets close-on-exec", 1, 0, 0)    \
+	X(memfd_secret, CX_FLAG, "O_CLOEXEC", 1, 0, 0)
 
 /* mk_ functions whose names differ from the call's */
 #define mk_timerfd_create mk_timerfd
@@ -601,9 +603,9 @@ static int mk_memfd_secret(int cx, struct fdenv *e)
 #define mk_perf_event_open mk_perf_event
 #define mk_landlock_create_ruleset mk_landlock
 
-#define ROW(n, cx, how, refuse, pair) {#n, cx, how, refuse, pair, mk_##n},
+#define ROW(n, cx, how, refuse, pair, opath) {#n, cx, how, refuse, pair, opath, mk_##n},
 static const struct fdcall calls[] = {FDCALLS(ROW)};
-#define NAME(n, cx, how, refuse, pair) #n "|"
+#define NAME(n, cx, how, refuse, pair, opath) #n "|"
 /* The trailing '|' ends the list harmlessly: choice_index stops at NUL. */
 const char sl_fdmake_calls[] = FDCALLS(NAME);
 
@@ -633,6 +635,11 @@ enum sl_fdcx sl_fdcall_cx(size_t i)
 int sl_fdcall_pair(size_t i)
 {
 	return calls[i].pair;
+}
+
+int sl_fdcall_opath(size_t i)
+{
+	return calls[i].opath;
 }
 
 /* Put FD at TARGET keeping its FD_CLOEXEC bit; closes FD. */

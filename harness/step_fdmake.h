@@ -25,6 +25,7 @@ const char *sl_fdcall_name(size_t i); /* NULL past the end */
 int sl_fdcall_index(const char *name); /* -1 when unknown */
 enum sl_fdcx sl_fdcall_cx(size_t i);
 int sl_fdcall_pair(size_t i); /* 1: makes two fds (pipe, socketpair) */
+int sl_fdcall_opath(size_t i); /* 1: the fd is O_PATH (open_tree): ioctl(2) on it fails with EBADF */
 
 struct sl_fdmade {
 	int call_cloexec; /* FD_CLOEXEC as the call left it, before any fcntl */
