@@ -433,10 +433,11 @@ fuzz-parallel:
 	$(MAKE) fuzz-build
 	$(FUZZ_ENV) fuzz/run.sh parallel
 
-# BENCH_SECONDS per trial (60), BENCH_TRIALS (3), PLANTS='01 07' (default all)
+# BENCH_SECONDS per trial (60), BENCH_TRIALS (3), PLANTS='01 07' (default
+# all), BENCH_CONTROL_SECONDS (30): fuzz/bench.py --help
 fuzz-bench:
 	@scripts/ensure-debs $(FUZZ_DEBS)
-	$(PYTHON) fuzz/bench.py --out $(BUILD)/fuzz-bench $(BENCHFLAGS)
+	$(PYTHON) fuzz/bench.py run --out $(abspath $(BUILD))/fuzz-bench
 
 # KERNELS: kernel images to boot (scripts/vm-run), after the host itself;
 # default Debian's packaged kernel (scripts/debian-kernel).

@@ -16,6 +16,7 @@
 #   $SUFFIX             appended to each target's name (e.g. -afl, -replay)
 #   $EXEC_CC            compiler for the executor and the observer (default:
 #                       cc, gcc or clang, never an AFL wrapper)
+#   $FUZZ_BUILD_TARGETS which targets to link (default: all three)
 # Targets: clone_flags, fd_combo, case_parse.  Beside them, built without
 # sanitizers or coverage: spawnlab-executor (the process that makes the
 # risky calls, executor.h) and spawnlab-observer (what fd_combo's children
@@ -50,13 +51,29 @@ HARNESS_LIB() { # every harness source but the separate programs and the CLI
 		echo "$src"
 	done
 }
-compile_all() { # compiler flags objdir prefix files... (in parallel)
+# compile_all compiler flags objdir prefix files...: in parallel, and only
+# what changed: an object is kept when it is newer than its source and
+# every header, and was made with the same compiler, flags and tree (the
+# planted-bug benchmark, fuzz/bench.py, patches one file of a copy and
+# rebuilds that file alone).
+compile_all() {
 	cc=$1 flags=$2 dir=$3 prefix=$4
 	shift 4
 	mkdir -p "$dir"
-	rm -f "$dir/$prefix"*.o
-	printf '%s\n' "$@" | xargs -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;
+	stamp="$dir/.${prefix}flags"
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$cc $flags" ]; then
+		rm -f "$dir/$prefix"*.o
+		echo "$cc $flags" >"$stamp"
+	fi
+	newest_h=$(ls -t "$ROOT"/harness/*.h "$ROOT"/fuzz/*.h | head -n 1)
+	for src in "$@"; do
+		o="$dir/$prefix$(basename "$src" .c).o"
+		[ -f "$o" ] && [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_h" ] || echo "$src"
+	done | xargs -r -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;
 		$2 $3 $w $4 -c "$1" -o "$5/$6$(basename "$1" .c).o"' sh {} "$cc" "$COMMON" "$flags" "$dir" "$prefix"
+	for src in "$@"; do
+		[ -f "$dir/$prefix$(basename "$src" .c).o" ] || { echo "build.sh: $src did not compile" >&2; exit 1; }
+	done
 }
 
 # ---- the executor and the observer: plain, static, built once per change ----
@@ -68,7 +85,7 @@ fi
 EXEC_CC=${EXEC_CC:?no C compiler for the executor}
 exe=$OUT/spawnlab-executor obs=$OUT/spawnlab-observer
 stamp=$OUT/.executor-built-by
-if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EXEC_CC $ROOT" ] ||
+if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EXEC_CC" ] ||
 	[ -n "$(find "$ROOT/harness" "$ROOT/fuzz" -newer "$exe" \( -name '*.[ch]' -o -name build.sh \) 2>/dev/null | head -n 1)" ]; then
 	edir=$WORK/executor
 	# shellcheck disable=SC2046
@@ -89,7 +106,7 @@ if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EX
 			$EXEC_CC $COMMON -Werror -O2 -o "$obs" "$ROOT/fuzz/observer.c"
 		;;
 	esac
-	echo "$EXEC_CC $ROOT" >"$stamp"
+	echo "$EXEC_CC" >"$stamp"
 fi
 
 # ---- the targets ----
@@ -97,6 +114,7 @@ fi
 compile_all "$CC" "$CFLAGS" "$WORK" lib_ $(HARNESS_LIB) "$ROOT/fuzz/fuzz_util.c" "$ROOT/fuzz/model_clone.c" \
 	"$ROOT/fuzz/model_fd.c" "$ROOT/fuzz/executor_client.c"
 objs=$(ls "$WORK"/lib_*.o)
+TARGETS=${FUZZ_BUILD_TARGETS:-clone_flags fd_combo case_parse}
 engine=$LIB_FUZZING_ENGINE
 case "$engine" in
 *.c)
@@ -105,7 +123,7 @@ case "$engine" in
 	engine="$WORK/engine_main.o"
 	;;
 esac
-for t in clone_flags fd_combo case_parse; do
+for t in $TARGETS; do
 	# shellcheck disable=SC2086
 	$CC $COMMON -Werror $CFLAGS -c "$ROOT/fuzz/$t.c" -o "$WORK/target_$t.o"
 	# shellcheck disable=SC2086

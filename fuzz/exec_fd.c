@@ -34,7 +34,7 @@
 #define WAIT_MS 5000
 #define SWEEP_EVERY 64 /* mkstemp and mkostemp leave files in the folder */
 
-static const struct backend *avail[EXEC_MAX_BACKENDS];
+static const struct backend *avail[EXEC_MAX_BACKENDS]; /* all, available or not */
 static int navail;
 static char tmpdir[128], outpath[160];
 static const char *observer;
@@ -68,11 +68,11 @@ int exec_fd_init(const char *obs, struct exec_hello *h, char *err, size_t errlen
 	if (rawsig_reset_all() < 0)
 		return snprintf(err, errlen, "signal reset: %s", strerror(errno)), -1;
 	char why[256];
-	for (size_t i = 0; sl_backends[i] && navail < EXEC_MAX_BACKENDS; i++)
-		if (sl_backends[i]->available(why, sizeof why)) {
-			snprintf(h->backends[navail], sizeof h->backends[navail], "%s", sl_backends[i]->name);
-			avail[navail++] = sl_backends[i];
-		}
+	for (size_t i = 0; sl_backends[i] && navail < EXEC_MAX_BACKENDS; i++) {
+		snprintf(h->backends[navail], sizeof h->backends[navail], "%s", sl_backends[i]->name);
+		h->backend_ok[navail] = (uint8_t)sl_backends[i]->available(why, sizeof why);
+		avail[navail++] = sl_backends[i];
+	}
 	h->nbackends = (uint32_t)navail;
 	/* Which creating calls this kernel and this sandbox allow: each is
 	 * tried once, at the top of the window, and closed again. */
@@ -227,6 +227,8 @@ static int read_observed(struct observed *o, uint32_t seq)
 
 static void spawn(const struct exec_fd_req *q, struct exec_fd_res *a, struct exec_stats *st)
 {
+	if (q->backend == EXEC_NO_SPAWN)
+		return;
 	if (q->backend >= (uint32_t)navail) {
 		a->spawn = SPAWN_HARNESS;
 		a->spawn_err = EINVAL;

@@ -33,8 +33,9 @@ struct exec_hello {
 	int32_t pid;
 	uint32_t glibc;                  /* the executor's libc is glibc */
 	uint8_t baseline[FDM_N];         /* fds open in the executor at rest */
-	uint32_t nbackends;              /* fd mode: available backends */
+	uint32_t nbackends;              /* fd mode: every backend of sl_backends (backends.c) */
 	char backends[EXEC_MAX_BACKENDS][16];
+	uint8_t backend_ok[EXEC_MAX_BACKENDS]; /* 1: available here */
 	uint32_t ncalls;                 /* fd mode: fdmake table rows */
 	uint8_t call_ok[EXEC_MAX_CALLS]; /* 1: the call works here; 0: refused (ENOSYS, EPERM...) */
 };
@@ -66,7 +67,7 @@ struct exec_clone_res {
 struct exec_fd_req {
 	uint32_t nops;
 	struct fd_op ops[EXEC_MAX_OPS];
-	uint32_t backend;       /* index in the hello's list */
+	uint32_t backend;       /* index in the hello's list; EXEC_NO_SPAWN: none */
 	uint32_t inherit_ignored;
 	uint32_t nmap;
 	struct fd_map map[EXEC_MAX_MAP];
@@ -74,6 +75,8 @@ struct exec_fd_req {
 	int32_t close[EXEC_MAX_MAP];
 	int32_t closefrom;
 };
+
+#define EXEC_NO_SPAWN 0xffffffffu
 
 enum exec_spawn { SPAWN_OK, SPAWN_FAILED, SPAWN_HARNESS, SPAWN_CHILD, SPAWN_NOREPORT };
 

@@ -85,6 +85,7 @@ struct prog {
 	int want[EXEC_MAX_OPS];  /* the model's return value per op */
 	int want_cx[EXEC_MAX_OPS];
 	int skipped_unsupported; /* fdmake ops dropped: the call is refused here */
+	uint32_t backend;        /* the backend the input names, available or not */
 };
 
 /* Resolve an operand byte to an fd number, or -1: bit 7 set, the k-th fd
@@ -189,7 +190,12 @@ static void decode(struct fz *f, struct prog *p)
 		p->q.ops[k] = op;
 		p->want[k] = model_fd_apply(&p->m, &op, &p->want_cx[k]);
 	}
-	p->q.backend = hdr[0] % ex.hello.nbackends;
+	/* The backend by its place in the whole table, so that an input is
+	 * the same program on every kernel; one not available here makes no
+	 * spawn (the outcome says so). */
+	p->q.backend = p->backend = hdr[0] % ex.hello.nbackends;
+	if (!ex.hello.backend_ok[p->q.backend])
+		p->q.backend = EXEC_NO_SPAWN;
 	p->q.inherit_ignored = hdr[1] & 1;
 	/* The map: sources the program's own and open, destinations unique. */
 	for (int i = 0; i < ((hdr[1] >> 1) & 3) && i < EXEC_MAX_MAP; i++) {
@@ -421,6 +427,8 @@ static void compare(const struct prog *p, const struct exec_fd_res *a, const uin
 		fuzz_finding_case(TARGET, "sigstate", data, len, detail, NULL, NO_CASE_OP);
 		return;
 	}
+	if (p->q.backend == EXEC_NO_SPAWN)
+		return;
 	const char *be = ex.hello.backends[p->q.backend];
 	if (a->spawn == SPAWN_HARNESS) {
 		char note[256];
@@ -477,9 +485,11 @@ static void outcome(const struct prog *p, const struct exec_fd_res *a)
 		o += (size_t)snprintf(ops + o, sizeof ops - o, "%s%s%s", i ? "," : "", rname(a->ret[i]),
 				      a->call_cloexec[i] == 1 ? "+ce" : "");
 	fdset_str(a->child_fds, fds, sizeof fds);
-	fuzz_outcome("backend=%s unsupported_calls=%d ops=%s spawn=%d fds=%s ign=%#llx mask=%#llx",
-		     ex.hello.backends[p->q.backend], p->skipped_unsupported, o ? ops : "none", a->spawn,
-		     a->spawn == SPAWN_OK ? fds : "-", (unsigned long long)a->child_ign, (unsigned long long)a->child_mask);
+	int none = p->q.backend == EXEC_NO_SPAWN;
+	fuzz_outcome("backend=%s%s unsupported_calls=%d ops=%s spawn=%s fds=%s ign=%#llx mask=%#llx",
+		     ex.hello.backends[p->backend], none ? "(unavailable)" : "", p->skipped_unsupported, o ? ops : "none",
+		     none ? "-" : a->spawn == SPAWN_OK ? "ok" : rname(-a->spawn_err), a->spawn == SPAWN_OK ? fds : "-",
+		     (unsigned long long)a->child_ign, (unsigned long long)a->child_mask);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

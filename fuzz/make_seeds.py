@@ -8,7 +8,7 @@ fd-creating calls by their index in the fdmake table, which is read from
 harness/step_fdmake.c (FDCALLS), never repeated here.  fuzz/build.sh runs
 this into its output folder; regression inputs are committed separately in
 fuzz/corpus/TARGET/.
-usage: fuzz/make_seeds.py --out DIR [--dicts DIR]
+usage: fuzz/make_seeds.py --out DIR [--dicts DIR] [--minimal]
 """
 import argparse
 import os
@@ -161,6 +161,12 @@ def fd_seeds():
     return seeds
 
 
+def minimal_seeds():
+    """The benchmark's seeds (fuzz/bench.py): a plain fork, and an empty
+    program for each backend, so that what is found is found by fuzzing."""
+    return {'fork': clone_seed('')}, {'empty_%d' % b: fd_seed(b) for b in range(6)}
+
+
 def clone_dict():
     lines = ['# clone_flags: 64-bit clone flags, little-endian, as the decoder reads them (make_seeds.py)']
     for name, v in sorted(CLONE.items(), key=lambda kv: kv[1]):
@@ -185,8 +191,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', required=True, help='folder for TARGET/ seed folders')
     ap.add_argument('--dicts', help='folder for TARGET.dict files')
+    ap.add_argument('--minimal', action='store_true', help='only the benchmark\'s minimal seeds')
     a = ap.parse_args()
-    for target, seeds in (('clone_flags', CLONE_SEEDS), ('fd_combo', fd_seeds())):
+    cs, fs = minimal_seeds() if a.minimal else (CLONE_SEEDS, fd_seeds())
+    for target, seeds in (('clone_flags', cs), ('fd_combo', fs)):
         d = os.path.join(a.out, target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

@@ -1,16 +1,28 @@
-"""The fuzz targets' replay builds: every seed input and every committed
-finding is run through the same LLVMFuzzerTestOneInput the engines use.
-Seeds must give no finding; a committed finding must still reproduce (or
-its kernel was fixed: then the finding file should go)."""
+"""The fuzz targets, driven for real: their replay builds (the same
+LLVMFuzzerTestOneInput the engines run, with the executor and observer
+they drive), the committed regression inputs and what they guard, the
+planted-bug machinery, and fuzz/build.sh in the environment OSS-Fuzz and
+ClusterFuzzLite give it."""
 import glob
 import os
 import re
+import shutil
 import subprocess
+import zipfile
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
 TARGETS = ['clone_flags', 'fd_combo', 'case_parse']
+REGRESS = sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'corpus', '*', 'regress-*')))
+PLANTS = sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'plants', '*.patch')))
+
+
+def fdmake_calls():
+    src = open(os.path.join(ROOT, 'harness', 'step_fdmake.c')).read()
+    body = src[src.index('#define FDCALLS(X)'):]
+    return re.findall(r'X\((\w+),', body[:body.index('\n\n')])
 
 
 @pytest.fixture(scope='module')
@@ -19,39 +31,77 @@ def replay(tmp_path_factory):
     env = dict(os.environ, OUT=str(out), CC='gcc', CFLAGS='-O1 -g',
                LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay')
     r = subprocess.run([os.path.join(ROOT, 'fuzz/build.sh')], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out
 
 
-def run(replay, target, paths, tmp_path):
-    build = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
-    env = dict(os.environ, SPAWNLAB_PROBE=os.path.join(build, 'probe'),
-               SPAWNLAB_FINDINGS=str(tmp_path))
+def run(replay, target, paths, tmp_path, outcomes=False):
+    env = dict(os.environ, SPAWNLAB_FINDINGS=str(tmp_path))
+    if outcomes:
+        env['SPAWNLAB_FUZZ_OUTCOMES'] = '1'
     return subprocess.run([str(replay / (target + '-replay'))] + paths, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.parametrize('target', TARGETS)
 def test_seed_corpus_replays_clean(replay, target, tmp_path):
+    """Generated seeds and committed regression inputs: no finding."""
     seeds = replay / 'seeds' / target
-    assert any(seeds.iterdir()), 'no seeds for ' + target
-    if target == 'fd_combo' and not os.path.exists(
-            os.path.join(os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build')), 'probe')):
-        pytest.skip('fd_combo needs the probe: run make first')
+    n = len(os.listdir(seeds))
+    assert n > 0, 'no seeds for ' + target
     r = run(replay, target, [str(seeds)], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    assert 'replayed' in r.stdout and ' 0 findings' in r.stdout
+    assert f'replayed {n} inputs, 0 findings' in r.stdout
 
 
-@pytest.mark.parametrize('target', TARGETS)
-def test_committed_findings_reproduce(replay, target, tmp_path):
-    found = sorted(glob.glob(os.path.join(ROOT, 'reports/findings', target + '-*.bin')))
-    if not found:
-        pytest.skip('no committed finding for ' + target)
-    r = run(replay, target, found, tmp_path)
-    assert r.returncode == 3, r.stdout + r.stderr[-3000:]
+def outcomes(stdout):
+    res, cur = {}, None
+    for line in stdout.splitlines():
+        if line.startswith('INPUT '):
+            cur = os.path.basename(line.split(None, 1)[1])
+            res[cur] = []
+        elif line.startswith('OUTCOME ') and cur:
+            res[cur].append(line[8:])
+    return res
 
+
+def test_clone_flags_executor_makes_the_calls(replay, tmp_path):
+    """Positive control: the executor really clones (a plain fork succeeds
+    through both calls, an unknown flag bit is EINVAL), so a clean replay
+    cannot come from an executor that never ran."""
+    r = run(replay, 'clone_flags', [str(replay / 'seeds' / 'clone_flags')], tmp_path, outcomes=True)
+    o = outcomes(r.stdout)
+    assert o['fork'] == ['clone3=0 clone=0'], r.stdout + r.stderr
+    assert o['unknown_bit'] == ['clone3=EINVAL clone=-'], o['unknown_bit']
+    assert o['sighand_no_vm'] == ['clone3=EINVAL clone=EINVAL'], o['sighand_no_vm']
+    assert len(o) == len(os.listdir(replay / 'seeds' / 'clone_flags'))
+
+
+def test_fd_combo_draws_every_fdmake_call(replay, tmp_path):
+    """One vocabulary: the dictionary names every row of the fdmake table,
+    and the seeds that make each call once spawn a child that sees the
+    inheritable ones and none of the close-on-exec ones."""
+    calls = fdmake_calls()
+    assert len(calls) >= 42
+    dic = open(replay / 'fd_combo.dict').read()
+    for c in calls:
+        assert f'make_{c}_0=' in dic and f'make_{c}_1=' in dic, c
+    r = run(replay, 'fd_combo', [str(replay / 'seeds' / 'fd_combo')], tmp_path, outcomes=True)
+    o = outcomes(r.stdout)
+    made = 0
+    for name, lines in o.items():
+        if not name.startswith('calls_'):
+            continue
+        (line,) = lines
+        f = dict(kv.split('=', 1) for kv in line.split() if '=' in kv)
+        n_ops = len(f['ops'].split(','))
+        made += n_ops + int(f['unsupported_calls'])
+        if f['spawn'] == 'ok' and name.endswith('cloexec1'):
+            assert f['fds'] in ('0,1,2', 'none'), (name, line)
+        if f['spawn'] == 'ok' and name.endswith('cloexec0') and 'pdspawn' not in f['backend']:
+            assert len(f['fds'].split(',')) > 3, (name, line)
+    assert made == 2 * len(calls), (made, o)
 
 
 def test_bare_loop_reports_a_rate(tmp_path):
@@ -67,14 +117,121 @@ def test_bare_loop_reports_a_rate(tmp_path):
     assert int(m.group(2)) > 0 and int(m.group(1)) > 0
 
 
-def test_committed_case_reproducers_still_fail(tmp_path):
-    """A committed finding's .case holds the model's expectation, so it
-    fails while the difference exists (a pass means: fixed, drop it)."""
-    cases = os.path.join(ROOT, 'reports/findings/cases')
-    build = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
-    if not glob.glob(os.path.join(cases, '*', '*.case')):
-        pytest.skip('no committed case reproducer')
-    for fam in sorted(os.listdir(cases)):
-        r = subprocess.run([os.path.join(build, 'spawnlab'), 'run', '--out', str(tmp_path / fam), '--cases', cases, fam],
+# ---- planted bugs and the regression inputs they left ----
+
+def test_plants_are_well_formed():
+    """At least 8 plants, each with a marker the normal-build check looks for."""
+    assert len(PLANTS) >= 8
+    for p in PLANTS:
+        text = open(p).read()
+        head = dict(line.split(':', 1) for line in text.split('\n--- ', 1)[0].splitlines() if ':' in line)
+        assert {'Plant', 'Target', 'Finding', 'Bug'} <= set(head), p
+        num = head['Plant'].split()[0]
+        assert os.path.basename(p).startswith(num + '-'), p
+        assert f'+const char sl_planted_{num}[]' in text and f'"SL_PLANTED {num} ' in text, p
+        re.compile(head['Finding'].strip())
+
+
+def test_no_plant_in_normal_builds(replay):
+    """Nothing planted is compiled into the normal build: no SL_PLANTED
+    string in the fuzz binaries, the executor, or the driver."""
+    exes = [replay / (t + '-replay') for t in TARGETS] + [replay / 'spawnlab-executor']
+    exes += [os.path.join(BUILD, p) for p in ('spawnlab', 'probe') if os.path.exists(os.path.join(BUILD, p))]
+    for exe in exes:
+        assert b'SL_PLANTED' not in open(exe, 'rb').read(), exe
+    for src in glob.glob(os.path.join(ROOT, 'harness', '*.[ch]')) + glob.glob(os.path.join(ROOT, 'fuzz', '*.[ch]')):
+        assert 'SL_PLANTED' not in open(src).read(), src
+
+
+def test_regression_inputs_are_committed():
+    """Every plant's finding became a committed regression input."""
+    ids = {os.path.basename(p)[:2] for p in PLANTS}
+    found = {os.path.basename(r).split('-')[1] for r in REGRESS if re.match(r'regress-\d\d-', os.path.basename(r))}
+    assert ids <= found, sorted(ids - found)
+
+
+def test_regression_inputs_reproduce_their_plants(tmp_path):
+    """Each regress-NN-* input gives plant NN's finding in a build with that
+    plant, none in the normal build; planted builds carry the marker
+    (fuzz/bench.py regress)."""
+    r = subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'fuzz', 'bench.py'), 'regress',
+                        '--out', str(tmp_path), '--cc', 'gcc'], capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    n = len([x for x in REGRESS if re.match(r'regress-\d\d-', os.path.basename(x))])
+    assert r.stdout.count('\nok ') + r.stdout.startswith('ok ') == n, r.stdout
+
+
+def test_regression_cases_pass(tmp_path):
+    """The reproducer cases written from plant findings expect what the
+    model expects: the normal build passes them, each with a positive
+    control (the fds it must see)."""
+    fams = sorted(d for d in os.listdir(os.path.join(ROOT, 'fuzz', 'regress-cases')))
+    assert fams
+    for fam in fams:
+        r = subprocess.run([os.path.join(BUILD, 'spawnlab'), 'run', '--probe', os.path.join(BUILD, 'probe'),
+                            '--out', str(tmp_path / fam), '--cases', os.path.join(ROOT, 'fuzz', 'regress-cases'), fam],
                            capture_output=True, text=True, timeout=600)
-        assert r.returncode != 0 and ' 0 passed' in r.stdout, r.stdout[-3000:]
+        assert r.returncode == 0 and ' 0 failed' in r.stdout, r.stdout[-3000:] + r.stderr[-2000:]
+        assert re.search(r'(\d+) passed', r.stdout) and int(re.search(r'(\d+) passed', r.stdout).group(1)) > 0
+
+
+# ---- OSS-Fuzz and ClusterFuzzLite ----
+
+OSS_FUZZ_ASAN = ('-O1 -fno-omit-frame-pointer -gline-tables-only -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION '
+                 '-fsanitize=address -fsanitize-address-use-after-scope')
+OSS_ENGINES = {
+    'libfuzzer': dict(CC='clang', CXX='clang++', CFLAGS=OSS_FUZZ_ASAN + ' -fsanitize=fuzzer-no-link',
+                      LIB_FUZZING_ENGINE='-fsanitize=fuzzer', FUZZING_ENGINE='libfuzzer', SANITIZER='address'),
+    'afl': dict(CC='afl-clang-fast', CXX='afl-clang-fast++', CFLAGS='-O1 -fno-omit-frame-pointer -gline-tables-only',
+                LIB_FUZZING_ENGINE='/usr/lib/afl/libAFLDriver.a', FUZZING_ENGINE='afl', SANITIZER='none',
+                AFL_QUIET='1'),
+}
+
+
+@pytest.mark.parametrize('engine', sorted(OSS_ENGINES))
+def test_build_sh_in_the_oss_fuzz_environment(engine, tmp_path):
+    """fuzz/build.sh as OSS-Fuzz and ClusterFuzzLite run it (fuzz/Dockerfile):
+    the tree at $SRC/spawnlab, the script at $SRC/build.sh, their
+    CC/CXX/CFLAGS/LIB_FUZZING_ENGINE/WORK/OUT; it must leave each target,
+    NAME_seed_corpus.zip and NAME.dict in $OUT, and each target must run
+    its seeds."""
+    e = OSS_ENGINES[engine]
+    if not shutil.which(e['CC']):
+        pytest.skip(f'{e["CC"]} not installed (make fuzz installs clang and afl++)')
+    if engine == 'afl' and not os.path.exists(e['LIB_FUZZING_ENGINE']):
+        pytest.skip('AFL++ driver library missing (Debian afl++ ships /usr/lib/afl/libAFLDriver.a)')
+    src, work, out = tmp_path / 'src', tmp_path / 'work', tmp_path / 'out'
+    for d in ('harness', 'fuzz', 'cases'):
+        shutil.copytree(os.path.join(ROOT, d), src / 'spawnlab' / d)
+    shutil.copy(os.path.join(ROOT, 'VERSION'), src / 'spawnlab')
+    shutil.copy(os.path.join(ROOT, 'fuzz', 'build.sh'), src / 'build.sh')
+    work.mkdir()
+    out.mkdir()
+    env = dict(os.environ, SRC=str(src), WORK=str(work), OUT=str(out), ARCHITECTURE='x86_64',
+               CXXFLAGS=e['CFLAGS'], **e)
+    r = subprocess.run(['bash', '-eu', str(src / 'build.sh')], cwd=src / 'spawnlab', env=env,
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for t in TARGETS:
+        exe = out / t
+        assert os.access(exe, os.X_OK), t
+        assert b'LLVMFuzzerTestOneInput' in open(exe, 'rb').read()
+        with zipfile.ZipFile(out / f'{t}_seed_corpus.zip') as z:
+            names = z.namelist()
+            assert names and z.testzip() is None, t
+            z.extractall(tmp_path / f'seeds-{t}')
+        lines = [x for x in open(out / f'{t}.dict').read().splitlines() if x.strip() and not x.startswith('#')]
+        assert lines and all(re.fullmatch(r'(\w+=)?"([^"\\]|\\.)*"', x) for x in lines), t
+        seeds = sorted(glob.glob(str(tmp_path / f'seeds-{t}' / '*')))[:20]
+        if engine == 'libfuzzer':
+            cmd = [str(exe), f'-dict={out / (t + ".dict")}', '-runs=0', str(tmp_path / f'seeds-{t}')]
+        else:
+            cmd = [str(exe)] + seeds
+        rr = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, SPAWNLAB_FINDINGS=str(tmp_path / 'findings')))
+        assert rr.returncode == 0, (t, rr.stdout[-2000:], rr.stderr[-3000:])
+    for p in ('spawnlab-executor', 'spawnlab-observer'):
+        assert os.access(out / p, os.X_OK), p
+        assert b'LLVMFuzzerTestOneInput' not in open(out / p, 'rb').read(), p
+    for t in ('clone_flags', 'fd_combo'):
+        assert 'detect_leaks = 0' in open(out / f'{t}.options').read()

@@ -1,0 +1,331 @@
+#!/usr/bin/python3
+"""Planted-bug benchmark of the fuzz targets (the way Magma measures fuzzers).
+
+Each fuzz/plants/NN-SLUG.patch is a plausible real bug (its header says
+which, where, and which finding kind exposes it).  A plant is applied to a
+copy of the tree under the output folder, never to the tree itself, so no
+normal build contains one (each patch adds the string "SL_PLANTED NN";
+tests/test_fuzz.py checks that normal binaries lack it).  The copy is
+built by fuzz/build.sh, incrementally from an unplanted build, so only the
+patched file is compiled again.
+
+  fuzz/bench.py run      each plant on each engine (libFuzzer, AFL++) for up
+                         to --seconds per trial, --trials times, from
+                         minimal seeds (one trivial input per backend: the
+                         seeds that ship with the targets would find some
+                         plants before any fuzzing); prints the time to the
+                         first finding of the plant's kind per bug and
+                         engine (median and range) and how many bugs each
+                         engine found.  A control run of the unplanted build
+                         (--control-seconds per engine) shows what it finds
+                         on its own: none of the plants' kinds may appear.
+  fuzz/bench.py regress  the committed regression inputs
+                         (fuzz/corpus/TARGET/regress-NN-*): each must give
+                         its plant's finding in the planted replay build and
+                         none in the unplanted one.
+Results: OUT/bench.json and OUT/bench.md; the first finding of each trial
+in OUT/plant-NN/findings-ENGINE-TRIAL/.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENGINES = ('libfuzzer', 'afl')
+AFL_ENV = dict(AFL_NO_UI='1', AFL_NO_AFFINITY='1', AFL_SKIP_CPUFREQ='1',
+               AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES='1', AFL_QUIET='1')
+
+
+def variants(cc):
+    """fuzz/build.sh environments, as the Makefile's fuzz-build has them."""
+    return {
+        'replay': dict(CC=cc, CFLAGS='-O1 -g', LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay'),
+        'libfuzzer': dict(CC='clang', CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined '
+                          '-fno-sanitize-recover=undefined', LIB_FUZZING_ENGINE='-fsanitize=fuzzer'),
+        'afl': dict(CC='afl-clang-fast', CFLAGS='-O1 -g', LIB_FUZZING_ENGINE='fuzz/afl_main.c', SUFFIX='-afl',
+                    AFL_QUIET='1'),
+    }
+
+
+class Plant:
+    def __init__(self, path):
+        self.path = path
+        head = {}
+        with open(path) as f:
+            for line in f:
+                if line.startswith('--- '):
+                    break
+                if ':' in line:
+                    k, v = line.split(':', 1)
+                    head[k.strip().lower()] = v.strip()
+        for k in ('plant', 'target', 'finding', 'bug'):
+            if k not in head:
+                sys.exit(f'{path}:1: expected a "{k.capitalize()}:" header line')
+        self.id, self.slug = head['plant'].split(None, 1)
+        self.target = head['target']
+        self.finding = re.compile(head['finding'])
+        self.bug = head['bug']
+
+
+def plants(selected=None):
+    ps = [Plant(p) for p in sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'plants', '*.patch')))]
+    return [p for p in ps if not selected or p.id in selected]
+
+
+def run(cmd, env=None, cwd=None, quiet=True):
+    r = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE if quiet else None,
+                       stderr=subprocess.STDOUT if quiet else None, text=True)
+    if r.returncode != 0:
+        sys.exit(f'bench: {" ".join(cmd)} failed:\n{(r.stdout or "")[-4000:]}')
+    return r.stdout
+
+
+def build(tree, out, which, cc, targets):
+    """fuzz/build.sh of TREE into OUT for the variants in WHICH."""
+    for v in which:
+        env = dict(os.environ, OUT=out, WORK=os.path.join(out, 'obj-' + v), FUZZ_BUILD_TARGETS=' '.join(targets))
+        env.update(variants(cc)[v])
+        if env['LIB_FUZZING_ENGINE'].endswith('.c'):
+            env['LIB_FUZZING_ENGINE'] = os.path.join(tree, env['LIB_FUZZING_ENGINE'])
+        run([os.path.join(tree, 'fuzz', 'build.sh')], env=env, cwd=tree)
+
+
+def copy_tree(dst):
+    """The sources build.sh reads, with their times (so objects stay fresh)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    os.makedirs(dst)
+    for d in ('harness', 'fuzz', 'cases'):
+        shutil.copytree(os.path.join(ROOT, d), os.path.join(dst, d), symlinks=True,
+                        ignore=shutil.ignore_patterns('plants', 'corpus'))
+    shutil.copy2(os.path.join(ROOT, 'VERSION'), dst)
+
+
+def planted_build(plant, base_out, work, which, cc):
+    """Copy of the tree with PLANT applied, built incrementally from BASE_OUT."""
+    tree, out = os.path.join(work, 'src'), os.path.join(work, 'out')
+    copy_tree(tree)
+    run(['patch', '-p1', '-s', '-i', plant.path], cwd=tree)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(base_out, out, symlinks=True, ignore=shutil.ignore_patterns('seeds', 'work', 'afl-*', 'findings*'))
+    build(tree, out, which, cc, [plant.target])
+    return out
+
+
+def first_finding(findings, pattern):
+    """Time (file mtime) and path of the first finding whose kind matches."""
+    best = None
+    for j in glob.glob(os.path.join(findings, '*.json')):
+        try:
+            with open(j) as f:
+                kind = json.load(f)['kind']
+        except (OSError, ValueError, KeyError):
+            continue
+        if pattern.search(kind):
+            t = os.path.getmtime(j)
+            if best is None or t < best[0]:
+                best = (t, j, kind)
+    return best
+
+
+def fuzz_once(out, target, engine, seconds, seeds, findings, pattern, work):
+    """Run ENGINE on TARGET until a finding matches PATTERN or SECONDS pass.
+    Returns (seconds to the first match or None, kinds found)."""
+    shutil.rmtree(findings, ignore_errors=True)
+    os.makedirs(findings)
+    corpus = os.path.join(work, 'corpus')
+    shutil.rmtree(corpus, ignore_errors=True)
+    os.makedirs(corpus)
+    env = dict(os.environ, SPAWNLAB_FINDINGS=findings, **AFL_ENV)
+    env.pop('SPAWNLAB_FUZZ_STATS', None)
+    dic = os.path.join(out, target + '.dict')
+    if engine == 'libfuzzer':
+        opts = [] if target == 'case_parse' else ['-detect_leaks=0']
+        cmd = [os.path.join(out, target)] + opts + [f'-max_total_time={seconds}', '-timeout=10', f'-dict={dic}',
+                                                    corpus, seeds]
+    else:
+        cmd = ['afl-fuzz', '-V', str(seconds), '-i', seeds, '-o', corpus, '-x', dic, '--',
+               os.path.join(out, target + '-afl')]
+    if os.geteuid() == 0 and shutil.which('unshare'):
+        cmd = ['unshare', '--pid', '--fork', '--kill-child'] + cmd
+    log = open(os.path.join(work, f'{engine}.log'), 'w')
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    hit = None
+    try:
+        while time.time() - t0 < seconds + 30:
+            hit = first_finding(findings, pattern)
+            if hit or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+    hit = hit or first_finding(findings, pattern)
+    kinds = sorted({json.load(open(j))['kind'] for j in glob.glob(os.path.join(findings, '*.json'))})
+    if hit and hit[0] - t0 <= seconds:
+        return max(hit[0] - t0, 0.0), kinds
+    return None, kinds
+
+
+def base_build(args, which, targets):
+    base = os.path.join(args.out, 'base')
+    os.makedirs(base, exist_ok=True)
+    build(ROOT, base, which, args.cc, targets)
+    seeds = os.path.join(args.out, 'seeds')
+    shutil.rmtree(seeds, ignore_errors=True)
+    run([sys.executable, os.path.join(ROOT, 'fuzz', 'make_seeds.py'), '--out', seeds, '--minimal'])
+    return base, seeds
+
+
+def fmt(times, trials):
+    found = [t for t in times if t is not None]
+    if not found:
+        return f'not found (0/{trials})'
+    med = statistics.median(found)
+    return f'{med:.1f} s ({min(found):.1f}-{max(found):.1f}) {len(found)}/{trials}'
+
+
+def cmd_run(args):
+    ps = plants(args.plants)
+    engines = [e for e in args.engines.split(',') if e]
+    if 'afl' in engines and not shutil.which('afl-fuzz'):
+        sys.exit('bench: afl-fuzz not installed (make fuzz-bench installs afl++)')
+    t_start = time.time()
+    targets = sorted({p.target for p in ps})
+    base, seeds = base_build(args, engines, targets)
+    results = {'seconds': args.seconds, 'trials': args.trials, 'engines': engines, 'plants': [], 'control': {}}
+    load0 = open('/proc/loadavg').read().split()[:3]
+    for p in ps:
+        work = os.path.join(args.out, f'plant-{p.id}')
+        print(f'== plant {p.id} {p.slug} ({p.target}): building', file=sys.stderr, flush=True)
+        out = planted_build(p, base, work, engines, args.cc)
+        row = {'id': p.id, 'slug': p.slug, 'target': p.target, 'bug': p.bug, 'times': {}, 'kinds': {}}
+        for e in engines:
+            row['times'][e], row['kinds'][e] = [], []
+            for k in range(args.trials):
+                t, kinds = fuzz_once(out, p.target, e, args.seconds, os.path.join(seeds, p.target),
+                                     os.path.join(work, f'findings-{e}-{k + 1}'), p.finding, work)
+                row['times'][e].append(t)
+                row['kinds'][e].append(kinds)
+                print(f'   {e} trial {k + 1}: {"%.1f s" % t if t is not None else "not found"} {kinds}',
+                      file=sys.stderr, flush=True)
+        results['plants'].append(row)
+    if args.control_seconds > 0:
+        for t in targets:
+            for e in engines:
+                _, kinds = fuzz_once(base, t, e, args.control_seconds, os.path.join(seeds, t),
+                                     os.path.join(args.out, f'control-{t}-{e}'), re.compile('^$'),
+                                     os.path.join(args.out, f'control-{t}-{e}-work'))
+                results['control'][f'{t}/{e}'] = kinds
+    results['wall_seconds'] = round(time.time() - t_start)
+    results['load'] = {'start': load0, 'end': open('/proc/loadavg').read().split()[:3]}
+    with open(os.path.join(args.out, 'bench.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    report(results, args.out)
+    missed = [r['id'] for r in results['plants']
+              if not any(t is not None for e in engines for t in r['times'][e])]
+    return 1 if missed else 0
+
+
+def report(res, out):
+    engines, trials = res['engines'], res['trials']
+    names = {'libfuzzer': 'libFuzzer', 'afl': 'AFL++'}
+    lines = [f'Planted-bug benchmark: time to the first finding of the plant\'s kind, median (range) and trials '
+             f'that found it, {trials} trials of at most {res["seconds"]} s per engine, minimal seeds.', '',
+             '| plant | target | bug | ' + ' | '.join(names[e] for e in engines) + ' |',
+             '| --- | --- | --- |' + ' --- |' * len(engines)]
+    found = {e: 0 for e in engines}
+    anyfound = 0
+    for r in res['plants']:
+        lines.append(f'| {r["id"]} {r["slug"]} | {r["target"]} | {r["bug"]} | ' +
+                     ' | '.join(fmt(r['times'][e], trials) for e in engines) + ' |')
+        for e in engines:
+            found[e] += any(t is not None for t in r['times'][e])
+        anyfound += any(t is not None for e in engines for t in r['times'][e])
+    n = len(res['plants'])
+    lines.append('')
+    lines.append('bugs found: ' + ', '.join(f'{names[e]} {found[e]}/{n}' for e in engines) +
+                 f'; by at least one engine within {res["seconds"]} s: {anyfound}/{n}')
+    for k, kinds in res['control'].items():
+        lines.append(f'control (unplanted) {k}: {", ".join(kinds) if kinds else "no finding"}')
+    lines.append(f'wall time {res["wall_seconds"]} s; load average at start {" ".join(res["load"]["start"])}, '
+                 f'at end {" ".join(res["load"]["end"])}')
+    text = '\n'.join(lines) + '\n'
+    with open(os.path.join(out, 'bench.md'), 'w') as f:
+        f.write(text)
+    print(text)
+
+
+def cmd_regress(args):
+    """Every regress-NN-* input: its plant's finding in the planted replay
+    build, none in the unplanted one; and the marker only in planted builds."""
+    inputs = sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'corpus', '*', 'regress-[0-9][0-9]-*')))
+    if not inputs:
+        sys.exit('bench: no fuzz/corpus/*/regress-NN-* inputs')
+    byid = {p.id: p for p in plants()}
+    targets = sorted({os.path.basename(os.path.dirname(i)) for i in inputs})
+    base = os.path.join(args.out, 'base')
+    os.makedirs(base, exist_ok=True)
+    build(ROOT, base, ['replay'], args.cc, targets)
+    bad = 0
+    for exe in glob.glob(os.path.join(base, '*-replay')) + [os.path.join(base, 'spawnlab-executor')]:
+        if b'SL_PLANTED' in open(exe, 'rb').read():
+            print(f'FAIL {exe}: an unplanted build contains a plant marker')
+            bad = 1
+    for path in inputs:
+        target = os.path.basename(os.path.dirname(path))
+        pid = os.path.basename(path).split('-')[1]
+        p = byid.get(pid)
+        if not p or p.target != target:
+            print(f'FAIL {path}: no plant {pid} for {target} in fuzz/plants/')
+            bad = 1
+            continue
+        out = planted_build(p, base, os.path.join(args.out, f'regress-{pid}'), ['replay'], args.cc)
+        marked = b'SL_PLANTED ' + pid.encode() in open(os.path.join(out, 'spawnlab-executor'), 'rb').read() + \
+            open(os.path.join(out, target + '-replay'), 'rb').read()
+        res = {}
+        for name, o in (('unplanted', base), ('planted', out)):
+            env = dict(os.environ, SPAWNLAB_FINDINGS=os.path.join(args.out, f'regress-{pid}-{name}-findings'))
+            r = subprocess.run([os.path.join(o, target + '-replay'), path], env=env, capture_output=True, text=True,
+                               timeout=300)
+            kinds = re.findall(r'^FINDING ' + re.escape(target) + r'-(\S+?):', r.stderr, re.M)
+            res[name] = (r.returncode, kinds)
+        ok_base = res['unplanted'] == (0, [])
+        ok_plant = res['planted'][0] == 3 and any(p.finding.search(k) for k in res['planted'][1])
+        ok = ok_base and ok_plant and marked
+        bad |= not ok
+        print(f'{"ok  " if ok else "FAIL"} {os.path.relpath(path, ROOT)}: unplanted {res["unplanted"]}, '
+              f'planted {p.id} {res["planted"]}{"" if marked else ", marker missing"}')
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('command', choices=('run', 'regress'))
+    ap.add_argument('--out', default=os.path.join(ROOT, 'build', 'fuzz-bench'))
+    ap.add_argument('--seconds', type=int, default=int(os.environ.get('BENCH_SECONDS', 60)))
+    ap.add_argument('--trials', type=int, default=int(os.environ.get('BENCH_TRIALS', 3)))
+    ap.add_argument('--engines', default='libfuzzer,afl')
+    ap.add_argument('--plants', default=os.environ.get('PLANTS', ''), help='e.g. 01,07 (default: all)')
+    ap.add_argument('--control-seconds', type=int, default=int(os.environ.get('BENCH_CONTROL_SECONDS', 30)))
+    ap.add_argument('--cc', default=os.environ.get('CC', 'cc'), help='compiler of the replay build')
+    a = ap.parse_args()
+    a.plants = [x for x in re.split(r'[ ,]+', a.plants) if x]
+    a.out = os.path.abspath(a.out)
+    os.makedirs(a.out, exist_ok=True)
+    sys.exit(cmd_run(a) if a.command == 'run' else cmd_regress(a))
+
+
+if __name__ == '__main__':
+    main()
