@@ -19,10 +19,16 @@ patched file is compiled again.
                          engine found.  A control run of the unplanted build
                          (--control-seconds per engine) shows what it finds
                          on its own: none of the plants' kinds may appear.
+  fuzz/bench.py adopt    the last run's findings become the regression inputs
+                         (fuzz/corpus/TARGET/regress-NN-SLUG, minimized) and,
+                         where the case language can say them, reproducer
+                         cases (fuzz/regress-cases/fd/).
   fuzz/bench.py regress  the committed regression inputs
                          (fuzz/corpus/TARGET/regress-NN-*): each must give
                          its plant's finding in the planted replay build and
-                         none in the unplanted one.
+                         none in the unplanted one; and the reproducer cases
+                         (fuzz/regress-cases/): the normal driver passes
+                         them, the planted driver fails them.
 Results: OUT/bench.json and OUT/bench.md; the first finding of each trial
 in OUT/plant-NN/findings-ENGINE-TRIAL/.
 """
@@ -105,7 +111,8 @@ def copy_tree(dst):
     for d in ('harness', 'fuzz', 'cases'):
         shutil.copytree(os.path.join(ROOT, d), os.path.join(dst, d), symlinks=True,
                         ignore=shutil.ignore_patterns('plants', 'corpus'))
-    shutil.copy2(os.path.join(ROOT, 'VERSION'), dst)
+    for f in ('VERSION', 'Makefile'):
+        shutil.copy2(os.path.join(ROOT, f), dst)
 
 
 def planted_build(plant, base_out, work, which, cc):
@@ -278,7 +285,7 @@ def cmd_regress(args):
     os.makedirs(base, exist_ok=True)
     build(ROOT, base, ['replay'], args.cc, targets)
     bad = 0
-    for exe in glob.glob(os.path.join(base, '*-replay')) + [os.path.join(base, 'spawnlab-executor')]:
+    for exe in [e for e in glob.glob(os.path.join(base, '*-replay')) if os.path.isfile(e)] + [os.path.join(base, 'spawnlab-executor')]:
         if b'SL_PLANTED' in open(exe, 'rb').read():
             print(f'FAIL {exe}: an unplanted build contains a plant marker')
             bad = 1
@@ -306,13 +313,123 @@ def cmd_regress(args):
         bad |= not ok
         print(f'{"ok  " if ok else "FAIL"} {os.path.relpath(path, ROOT)}: unplanted {res["unplanted"]}, '
               f'planted {p.id} {res["planted"]}{"" if marked else ", marker missing"}')
+    return bad | regress_cases(args, byid)
+
+
+def planted_driver(plant, work):
+    """The spawnlab driver and probe with PLANT, made by the Makefile in a
+    copy of the tree, from a copy of the normal build's objects (so that
+    only the patched file is compiled)."""
+    tree, drv = os.path.join(work, 'src'), os.path.join(work, 'drv')
+    copy_tree(tree)
+    run(['patch', '-p1', '-s', '-i', plant.path], cwd=tree)
+    base = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
+    shutil.rmtree(drv, ignore_errors=True)
+    if os.path.isdir(os.path.join(base, 'obj')):
+        shutil.copytree(os.path.join(base, 'obj'), os.path.join(drv, 'obj'))
+    run(['make', '-s', f'BUILD={drv}', f'{drv}/spawnlab', f'{drv}/probe'], cwd=tree)
+    return drv
+
+
+def regress_cases(args, byid):
+    """fuzz/regress-cases/FAMILY/*.case with a "# plant NN" line: the normal
+    driver passes each, the driver built with plant NN fails it."""
+    bad = 0
+    base = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
+    for case in sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'regress-cases', '*', '*.case'))):
+        m = re.search(r'^# plant (\d\d)$', open(case).read(), re.M)
+        p = byid.get(m.group(1)) if m else None
+        if not p:
+            print(f'FAIL {case}: no "# plant NN" line naming a plant')
+            bad = 1
+            continue
+        fam = os.path.basename(os.path.dirname(case))
+        name = re.search(r'^case\s+(\S+)', open(case).read(), re.M).group(1)
+        work = os.path.join(args.out, f'case-{p.id}')
+        cases = os.path.join(work, 'cases', fam)
+        shutil.rmtree(os.path.join(work, 'cases'), ignore_errors=True)
+        os.makedirs(cases)
+        shutil.copy(case, cases)
+        drv = planted_driver(p, work)
+        res = {}
+        for label, d in (('normal', base), ('planted', drv)):
+            r = subprocess.run([os.path.join(d, 'spawnlab'), 'run', '--probe', os.path.join(d, 'probe'),
+                                '--out', os.path.join(work, 'run-' + label), '--cases', os.path.join(work, 'cases'),
+                                f'{fam}/{name}'], capture_output=True, text=True, timeout=600)
+            m2 = re.search(r'(\d+) passed, (\d+) failed', r.stdout)
+            res[label] = (r.returncode, m2.groups() if m2 else None)
+        ok = res['normal'][0] == 0 and res['normal'][1] and res['normal'][1][1] == '0' and \
+            res['normal'][1][0] != '0' and res['planted'][0] != 0 and res['planted'][1] and \
+            res['planted'][1][1] != '0'
+        bad |= not ok
+        print(f'{"ok  " if ok else "FAIL"} {os.path.relpath(case, ROOT)}: normal build (exit, passed/failed) '
+              f'{res["normal"]}, with plant {p.id} {res["planted"]}')
     return bad
+
+
+def cmd_adopt(args):
+    """Make the last `run`'s findings regression inputs: per plant the
+    smallest input that found the plant's kind, minimized by libFuzzer
+    (-minimize_crash with SPAWNLAB_FUZZ_TRAP=1, which turns a finding into
+    a trap) in the planted build, then run once more to write its finding
+    and, where the case language can say it, its case.  Writes
+    fuzz/corpus/TARGET/regress-NN-SLUG and fuzz/regress-cases/fd/."""
+    base = os.path.join(args.out, 'base')
+    for p in plants(args.plants):
+        work = os.path.join(args.out, f'plant-{p.id}')
+        cands = []
+        for j in glob.glob(os.path.join(work, 'findings-*', '*.json')):
+            kind = json.load(open(j))['kind']
+            b = j[:-5] + '.bin'
+            if p.finding.search(kind) and os.path.exists(b):
+                cands.append((os.path.getsize(b), b))
+        if not cands:
+            print(f'{p.id}: no finding to adopt (run `bench.py run` first)')
+            continue
+        src = sorted(cands)[0][1]
+        out = planted_build(p, base, work, ['libfuzzer'], args.cc)
+        exe = os.path.join(out, p.target)
+        mini = os.path.join(work, 'minimized')
+        shutil.rmtree(mini, ignore_errors=True)
+        os.makedirs(mini)
+        env = dict(os.environ, SPAWNLAB_FUZZ_TRAP='1', SPAWNLAB_FINDINGS=os.path.join(work, 'adopt-scratch'))
+        subprocess.run([exe, '-minimize_crash=1', '-runs=3000', '-max_total_time=60', f'-exact_artifact_path={mini}/m',
+                        src], env=env, capture_output=True, timeout=300)
+        best = os.path.join(mini, 'm') if os.path.exists(os.path.join(mini, 'm')) else src
+        findings = os.path.join(work, 'adopt-findings')
+        shutil.rmtree(findings, ignore_errors=True)
+        r = subprocess.run([exe, '-runs=1', best], env=dict(os.environ, SPAWNLAB_FINDINGS=findings),
+                           capture_output=True, text=True, timeout=300)
+        hit = first_finding(findings, p.finding)
+        if not hit:
+            print(f'{p.id}: the minimized input does not reproduce; keeping {src}')
+            best, hit = src, None
+        dest = os.path.join(ROOT, 'fuzz', 'corpus', p.target, f'regress-{p.id}-{p.slug}')
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy(best, dest)
+        msg = f'{p.id}: {os.path.relpath(dest, ROOT)} ({os.path.getsize(dest)} bytes)'
+        case = hit and json.load(open(hit[1])).get('case')
+        if case and os.path.exists(case):
+            name = f'regress_{p.id}_{p.slug.replace("-", "_")}'
+            text = open(case).read()
+            text = re.sub(r'^case\s+\S+', f'case    {name}', text, count=1, flags=re.M)
+            text = re.sub(r'^# Written by .*\n# The expectation .*\n',
+                          f'# Regression case of planted bug {p.id} ({p.slug}, fuzz/plants/): fuzz/bench.py adopt\n'
+                          f'# wrote it from the fd_combo finding {hit[2]}.  The expectation is the model\'s\n'
+                          f'# (fuzz/model_fd.c): a build with the plant fails it, the normal build passes.\n'
+                          f'# plant {p.id}\n', text, count=1, flags=re.M)
+            cdest = os.path.join(ROOT, 'fuzz', 'regress-cases', 'fd', f'regress-{p.id}-{p.slug}.case')
+            os.makedirs(os.path.dirname(cdest), exist_ok=True)
+            open(cdest, 'w').write(text)
+            msg += f', case {os.path.relpath(cdest, ROOT)}'
+        print(msg)
+    return 0
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('command', choices=('run', 'regress'))
+    ap.add_argument('command', choices=('run', 'regress', 'adopt'))
     ap.add_argument('--out', default=os.path.join(ROOT, 'build', 'fuzz-bench'))
     ap.add_argument('--seconds', type=int, default=int(os.environ.get('BENCH_SECONDS', 60)))
     ap.add_argument('--trials', type=int, default=int(os.environ.get('BENCH_TRIALS', 3)))
@@ -324,7 +441,7 @@ def main():
     a.plants = [x for x in re.split(r'[ ,]+', a.plants) if x]
     a.out = os.path.abspath(a.out)
     os.makedirs(a.out, exist_ok=True)
-    sys.exit(cmd_run(a) if a.command == 'run' else cmd_regress(a))
+    sys.exit({'run': cmd_run, 'regress': cmd_regress, 'adopt': cmd_adopt}[a.command](a))
 
 
 if __name__ == '__main__':

@@ -98,7 +98,8 @@ static void setup(void)
 		fuzz_note(TARGET, "PR_SET_CHILD_SUBREAPER failed: orphans go to init");
 	read_status();
 	env.pid_max = read_long("/proc/sys/kernel/pid_max", 32768);
-	int cg = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *cgpath = getenv("SPAWNLAB_FUZZ_CGROUP"); /* as the executor (exec_clone.c) */
+	int cg = open(cgpath && *cgpath ? cgpath : "/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct statfs sfs;
 	env.have_cgroup2 = cg >= 0 && fstatfs(cg, &sfs) == 0 && sfs.f_type == 0x63677270;
 	if (cg >= 0)

@@ -38,6 +38,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -116,7 +117,10 @@ int exec_clone_init(struct exec_hello *h, char *err, size_t errlen)
 	stack_mem = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (stack_mem == MAP_FAILED)
 		return snprintf(err, errlen, "mmap: %s", strerror(errno)), -1;
-	cg_root = open("/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The cgroup2 directory CLONE_INTO_CGROUP aims at: $SPAWNLAB_FUZZ_CGROUP
+	 * (fuzz/kernel-replay mounts one of its own), else /sys/fs/cgroup. */
+	const char *cg = getenv("SPAWNLAB_FUZZ_CGROUP");
+	cg_root = open(cg && *cg ? cg : "/sys/fs/cgroup", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cg_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (cg_null < 0)
 		return snprintf(err, errlen, "/dev/null: %s", strerror(errno)), -1;

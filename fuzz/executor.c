@@ -82,8 +82,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "executor: %s\n", err);
 		return 2;
 	}
-	for (int fd = 0; fd < FDM_N; fd++)
-		hello.baseline[fd] = fcntl(fd, F_GETFD) >= 0;
+	for (int fd = 0; fd < FDM_N; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		hello.baseline[fd] = fl < 0 ? FD_CLOSED : (fl & FD_CLOEXEC) ? FD_OPEN_CLOEXEC : FD_OPEN;
+	}
 	if (send(EXEC_CTL_FD, &hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello)
 		return 2;
 	static union {

@@ -32,7 +32,7 @@ struct exec_hello {
 	uint32_t mode;
 	int32_t pid;
 	uint32_t glibc;                  /* the executor's libc is glibc */
-	uint8_t baseline[FDM_N];         /* fds open in the executor at rest */
+	uint8_t baseline[FDM_N];         /* the executor's fds at rest: FD_CLOSED, FD_OPEN, FD_OPEN_CLOEXEC */
 	uint32_t nbackends;              /* fd mode: every backend of sl_backends (backends.c) */
 	char backends[EXEC_MAX_BACKENDS][16];
 	uint8_t backend_ok[EXEC_MAX_BACKENDS]; /* 1: available here */

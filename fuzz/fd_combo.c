@@ -74,7 +74,7 @@ static void setup(void)
 	ready = 1;
 	usable = exec_start(&ex, EXEC_FD) == 0 && ex.hello.nbackends > 0 && ex.hello.ncalls > 0;
 	for (int fd = 0; fd < FDM_N; fd++)
-		rest.st[fd] = ex.hello.baseline[fd] ? FD_OPEN : FD_CLOSED;
+		rest.st[fd] = ex.hello.baseline[fd];
 	if (!usable)
 		fuzz_note(TARGET, "no executor or no backend: every input is skipped");
 }
@@ -85,6 +85,7 @@ struct prog {
 	int want[EXEC_MAX_OPS];  /* the model's return value per op */
 	int want_cx[EXEC_MAX_OPS];
 	int skipped_unsupported; /* fdmake ops dropped: the call is refused here */
+	char unsupported[256];   /* their names */
 	uint32_t backend;        /* the backend the input names, available or not */
 };
 
@@ -137,6 +138,9 @@ static int decode_op(struct fz *f, struct prog *p, struct fd_op *op)
 		if (op->b == op->a)
 			op->b = -1;
 		if (op->a >= 0 && !ex.hello.call_ok[op->call]) {
+			size_t u = strlen(p->unsupported);
+			snprintf(p->unsupported + u, sizeof p->unsupported - u, "%s%s", u ? "," : "",
+				 sl_fdcall_name((size_t)op->call));
 			p->skipped_unsupported++;
 			return 0;
 		}
@@ -191,11 +195,15 @@ static void decode(struct fz *f, struct prog *p)
 		p->want[k] = model_fd_apply(&p->m, &op, &p->want_cx[k]);
 	}
 	/* The backend by its place in the whole table, so that an input is
-	 * the same program on every kernel; one not available here makes no
-	 * spawn (the outcome says so). */
-	p->q.backend = p->backend = hdr[0] % ex.hello.nbackends;
-	if (!ex.hello.backend_ok[p->q.backend])
-		p->q.backend = EXEC_NO_SPAWN;
+	 * the same program wherever the same backends exist; one not available
+	 * here gives way to the next available one (the outcome says so), so
+	 * that every input spawns: an input that spawned nothing would be
+	 * cheaper, and an engine would learn to prefer it. */
+	p->backend = hdr[0] % ex.hello.nbackends;
+	p->q.backend = EXEC_NO_SPAWN;
+	for (uint32_t k = 0; k < ex.hello.nbackends && p->q.backend == EXEC_NO_SPAWN; k++)
+		if (ex.hello.backend_ok[(p->backend + k) % ex.hello.nbackends])
+			p->q.backend = (p->backend + k) % ex.hello.nbackends;
 	p->q.inherit_ignored = hdr[1] & 1;
 	/* The map: sources the program's own and open, destinations unique. */
 	for (int i = 0; i < ((hdr[1] >> 1) & 3) && i < EXEC_MAX_MAP; i++) {
@@ -334,13 +342,18 @@ static int step_line(const struct fd_op *op, int got, char *l, size_t len)
 }
 
 /* A case for BE's child that expects what the model expects of WHAT
- * ("fds", "sigignored", "sigmask"); NULL into WHY when there is none. */
+ * ("fds", "sigignored", "sigmask"), and always the model's fds too: the
+ * positive control, which a probe that saw nothing cannot pass (the
+ * spawner's stdio is always among them: the case language gives pdspawn
+ * 0, 1 and 2 as identity entries of its map).  Returns NULL, or why the
+ * case language cannot say it. */
 static const char *case_text(char *buf, size_t len, const char *key, const char *be, const struct prog *p,
-			     const struct exec_fd_res *a, const char *what, const char *want)
+			     const struct exec_fd_res *a, const char *what, const char *want,
+			     const unsigned char fds[FDM_N])
 {
 	char steps[4096] = "", l[160];
 	size_t o = 0;
-	if (p->q.inherit_ignored)
+	if (p->q.inherit_ignored && named(be, descriptor_backends))
 		return "PDSPAWN_INHERIT_IGNORED has no spelling in the case language; replay the .bin";
 	for (uint32_t i = 0; i < p->q.nops; i++) {
 		if (step_line(&p->q.ops[i], a->ret[i], l, sizeof l) < 0)
@@ -348,16 +361,22 @@ static const char *case_text(char *buf, size_t len, const char *key, const char 
 		if (l[0] && o + strlen(l) + 2 < sizeof steps)
 			o += (size_t)snprintf(steps + o, sizeof steps - o, "%s\n", l);
 	}
-	char sp[256] = "spawn  ";
+	char sp[256] = "spawn";
 	size_t so = strlen(sp);
 	for (uint32_t i = 0; i < p->q.nmap; i++)
-		so += (size_t)snprintf(sp + so, sizeof sp - so, "%s%d:%d", i ? "," : " map=", p->q.map[i].src, p->q.map[i].dst);
-	if (named(be, descriptor_backends))
-		so += (size_t)snprintf(sp + so, sizeof sp - so, " stdio=no");
+		so += (size_t)snprintf(sp + so, sizeof sp - so, "%s%d:%d", i ? "," : "   map=", p->q.map[i].src,
+				       p->q.map[i].dst);
 	for (uint32_t i = 0; i < p->q.nclose; i++)
 		so += (size_t)snprintf(sp + so, sizeof sp - so, "%s%d", i ? "," : " close=", p->q.close[i]);
 	if (p->q.closefrom)
 		snprintf(sp + so, sizeof sp - so, " closefrom=%d", p->q.closefrom);
+	unsigned char with_stdio[FDM_N];
+	memcpy(with_stdio, fds, FDM_N);
+	with_stdio[0] = with_stdio[1] = with_stdio[2] = 1;
+	char fl[512], extra[600] = "";
+	fdset_str(with_stdio, fl, sizeof fl);
+	if (strcmp(what, "fds") != 0)
+		snprintf(extra, sizeof extra, "expect  %s = %s\n", what, want);
 	snprintf(buf, len,
 		 "# Written by fuzz/fd_combo for the finding %s (the .json beside it).\n"
 		 "# The expectation is the model's (fuzz/model_fd.c); the run found otherwise.\n"
@@ -366,16 +385,16 @@ static const char *case_text(char *buf, size_t len, const char *key, const char 
 		 "source  execve(2): fds without FD_CLOEXEC stay open, ignored signals stay ignored, the mask is kept\n"
 		 "source  fuzz/model_fd.c (model_fd_child); harness/pdspawn.h promises 2 and 6\n"
 		 "backends %s\n%s%s\n"
-		 "expect  %s = %s\n",
-		 key, key, be, what, be, steps, sp, what, want);
+		 "expect  fds = %s\n%s",
+		 key, key, be, what, be, steps, sp, fl, extra);
 	return NULL;
 }
 
 /* ---- comparing ---- */
 
 static void finding_child(const char *kind, const char *be, const struct prog *p, const struct exec_fd_res *a,
-			  const char *what, const char *want, const char *got, const char *prog, const uint8_t *data,
-			  size_t len)
+			  const char *what, const char *want, const char *got, const unsigned char fds[FDM_N],
+			  const char *prog, const uint8_t *data, size_t len)
 {
 	char sig[96], key[160], detail[4096], ctext[8192];
 	snprintf(sig, sizeof sig, "%s-%s", kind, be);
@@ -383,7 +402,7 @@ static void finding_child(const char *kind, const char *be, const struct prog *p
 	snprintf(detail, sizeof detail, "%s child %s: model %s, kernel %s; map %u, close %u, closefrom %d%s; program %s",
 		 be, what, want, got, p->q.nmap, p->q.nclose, p->q.closefrom,
 		 p->q.inherit_ignored ? ", PDSPAWN_INHERIT_IGNORED" : "", prog);
-	const char *no = case_text(ctext, sizeof ctext, key, be, p, a, what, want);
+	const char *no = case_text(ctext, sizeof ctext, key, be, p, a, what, want, fds);
 	fuzz_finding_case(TARGET, sig, data, len, detail, no ? NULL : ctext, no);
 }
 
@@ -453,17 +472,17 @@ static void compare(const struct prog *p, const struct exec_fd_res *a, const uin
 	if (memcmp(a->child_fds, want, FDM_N) != 0) {
 		fdset_str(want, ws, sizeof ws);
 		fdset_str(a->child_fds, gs, sizeof gs);
-		finding_child("inherit", be, p, a, "fds", ws, gs, PROG, data, len);
+		finding_child("inherit", be, p, a, "fds", ws, gs, want, PROG, data, len);
 	}
 	if (a->child_ign != wign) {
 		sigset_str(wign, ws, sizeof ws);
 		sigset_str(a->child_ign, gs, sizeof gs);
-		finding_child("sigignored", be, p, a, "sigignored", ws, gs, PROG, data, len);
+		finding_child("sigignored", be, p, a, "sigignored", ws, gs, want, PROG, data, len);
 	}
 	if (a->child_mask != wmask) {
 		sigset_str(wmask, ws, sizeof ws);
 		sigset_str(a->child_mask, gs, sizeof gs);
-		finding_child("sigmask", be, p, a, "sigmask", ws, gs, PROG, data, len);
+		finding_child("sigmask", be, p, a, "sigmask", ws, gs, want, PROG, data, len);
 	}
 	if (fuzz_verbose()) {
 		fdset_str(want, ws, sizeof ws);
@@ -486,8 +505,14 @@ static void outcome(const struct prog *p, const struct exec_fd_res *a)
 				      a->call_cloexec[i] == 1 ? "+ce" : "");
 	fdset_str(a->child_fds, fds, sizeof fds);
 	int none = p->q.backend == EXEC_NO_SPAWN;
-	fuzz_outcome("backend=%s%s unsupported_calls=%d ops=%s spawn=%s fds=%s ign=%#llx mask=%#llx",
-		     ex.hello.backends[p->backend], none ? "(unavailable)" : "", p->skipped_unsupported, o ? ops : "none",
+	char be[64];
+	if (none || p->q.backend != p->backend)
+		snprintf(be, sizeof be, "%s(%s unavailable)", none ? "none" : ex.hello.backends[p->q.backend],
+			 ex.hello.backends[p->backend]);
+	else
+		snprintf(be, sizeof be, "%s", ex.hello.backends[p->backend]);
+	fuzz_outcome("backend=%s unsupported=%s ops=%s spawn=%s fds=%s ign=%#llx mask=%#llx", be,
+		     p->skipped_unsupported ? p->unsupported : "none", o ? ops : "none",
 		     none ? "-" : a->spawn == SPAWN_OK ? "ok" : rname(-a->spawn_err), a->spawn == SPAWN_OK ? fds : "-",
 		     (unsigned long long)a->child_ign, (unsigned long long)a->child_mask);
 }
