@@ -244,6 +244,12 @@ def cmd_run(args):
     return 1 if missed else 0
 
 
+def known_findings():
+    """TARGET-KIND names listed in fuzz/known-findings."""
+    path = os.path.join(ROOT, 'fuzz', 'known-findings')
+    return {line.split()[0] for line in open(path) if line.strip() and not line.startswith('#')}
+
+
 def report(res, out):
     engines, trials = res['engines'], res['trials']
     names = {'libfuzzer': 'libFuzzer', 'afl': 'AFL++'}
@@ -263,8 +269,13 @@ def report(res, out):
     lines.append('')
     lines.append('bugs found: ' + ', '.join(f'{names[e]} {found[e]}/{n}' for e in engines) +
                  f'; by at least one engine within {res["seconds"]} s: {anyfound}/{n}')
+    known = known_findings()
     for k, kinds in res['control'].items():
-        lines.append(f'control (unplanted) {k}: {", ".join(kinds) if kinds else "no finding"}')
+        t = k.split('/')[0]
+        new = [x for x in kinds if f'{t}-{x}' not in known]
+        old = [x for x in kinds if f'{t}-{x}' in known]
+        lines.append(f'control (unplanted) {k}: {", ".join(new) if new else "no new finding"}' +
+                     (f' (known, fuzz/known-findings: {", ".join(old)})' if old else ''))
     lines.append(f'wall time {res["wall_seconds"]} s; load average at start {" ".join(res["load"]["start"])}, '
                  f'at end {" ".join(res["load"]["end"])}')
     text = '\n'.join(lines) + '\n'

@@ -64,9 +64,24 @@ stats_sum() {
 	done | awk '{ for (i = 1; i <= NF; i++) s[i] += $i } END { printf "%d %d %d %d %d\n", s[1], s[2], s[3], s[4], s[5] }'
 }
 
-# findings written since MARK for target T
+# findings written since MARK for target T, known ones (fuzz/known-findings)
+# left out; known_findings lists those that were found
+KNOWN=$(sed -n 's/^\([a-z_]*-[^ #]*\) .*/\1/p' "$ROOT/fuzz/known-findings" 2>/dev/null)
+is_known() {
+	for k in $KNOWN; do [ "$k" = "$1" ] && return 0; done
+	return 1
+}
 new_findings() {
-	find "$FINDINGS" -maxdepth 1 -name "$1-*.json" -newer "$2" 2>/dev/null | wc -l
+	n=0
+	for f in $(find "$FINDINGS" -maxdepth 1 -name "$1-*.json" -newer "$2" 2>/dev/null); do
+		is_known "$(basename "$f" .json)" || n=$((n + 1))
+	done
+	echo $n
+}
+known_findings() {
+	for f in $(find "$FINDINGS" -maxdepth 1 -name "$1-*.json" -newer "$2" 2>/dev/null); do
+		is_known "$(basename "$f" .json)" && basename "$f" .json
+	done | sort -u | tr '\n' ' '
 }
 
 # libFuzzer options per target: the engine's leak check re-runs an input
@@ -143,7 +158,9 @@ run)
 				cr = (b > 0) ? sprintf("%.0f%%", 100 * cps / b) : "?"
 				per = (n + 0 > 0) ? sprintf("%.2f", k / n) : "?"
 				printf "%10s %9.0f %6s %8s %10.0f %6s %9s", n, r, ratio, b, cps, cr, per }')
-			rows="$rows$(printf '%-12s %-10s %s %8s  %s' "$t" "$e" "$row" "$(new_findings "$t" "$mark")" "$3")
+			kn=$(known_findings "$t" "$mark")
+			rows="$rows$(printf '%-12s %-10s %s %8s  %s%s' "$t" "$e" "$row" "$(new_findings "$t" "$mark")" "$3" \
+				"${kn:+ (known: $kn)}")
 "
 		done
 	done
@@ -151,7 +168,7 @@ run)
 	echo "   ratio: exec/s over the bare clone3+exit+waitid loop's rate measured just before the row;"
 	echo "   children/s: processes the executors created (clone children and spawned observers) per second of the run; child/in: per input"
 	printf '%-12s %-10s %10s %9s %6s %8s %10s %6s %9s %8s  %s\n' target engine execs exec/s ratio bare/s \
-		children/s ratio child/in findings status
+		children/s ratio child/in new-find status
 	printf '%s' "$rows"
 	echo "findings (JSON + reproducers): $FINDINGS"
 	exit $bad
@@ -165,7 +182,8 @@ smoke)
 		# shellcheck disable=SC2046 # the three words of the result
 		set -- $(libfuzzer "$t" "$SMOKE" "$RUNS")
 		n=$(new_findings "$t" "$mark")
-		echo "$t: $1 executions, $2 exec/s, $n findings, $3"
+		kn=$(known_findings "$t" "$mark")
+		echo "$t: $1 executions, $2 exec/s, $n new findings, $3${kn:+; known findings (fuzz/known-findings): $kn}"
 		[ "$3" = ok ] && [ "$n" = 0 ] || bad=1
 		echo "== $t: replay of the seeds"
 		"$OUT/$t-replay" "$OUT/seeds/$t" || bad=1

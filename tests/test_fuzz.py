@@ -104,6 +104,23 @@ def test_fd_combo_draws_every_fdmake_call(replay, tmp_path):
     assert made == 2 * len(calls), (made, o)
 
 
+def test_known_findings_still_reproduce(replay, tmp_path):
+    """fuzz/known-findings lists real differences the fuzzers find (kept
+    apart so that smoke runs do not fail on them); each has an input in
+    fuzz/known/TARGET/ that must still give exactly such findings, or the
+    entry is stale and should go (like an xpass)."""
+    known = {line.split()[0] for line in open(os.path.join(ROOT, 'fuzz', 'known-findings'))
+             if line.strip() and not line.startswith('#')}
+    seen = set()
+    for path in sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'known', '*', '*'))):
+        target = os.path.basename(os.path.dirname(path))
+        r = run(replay, target, [path], tmp_path)
+        kinds = set(re.findall(r'^FINDING (\S+):', r.stderr, re.M))
+        assert r.returncode == 3 and kinds and kinds <= known, (path, r.returncode, kinds, r.stderr[-2000:])
+        seen |= kinds
+    assert seen == known, sorted(known - seen)
+
+
 def test_bare_loop_reports_a_rate(tmp_path):
     """fuzz/bare_loop.c, the reference rate `make fuzz` prints: it must
     really clone, exit and reap (a count above zero, a finite rate)."""
