@@ -162,6 +162,10 @@ def fuzz_once(out, target, engine, seconds, seeds, findings, pattern, work):
                os.path.join(out, target + '-afl')]
     if os.geteuid() == 0 and shutil.which('unshare'):
         cmd = ['unshare', '--pid', '--fork', '--kill-child'] + cmd
+    # One CPU for the fuzzer and all it starts, as fuzz/run.sh does.
+    cpu = os.environ.get('FUZZ_CPU', str(os.cpu_count() - 1))
+    if cpu and shutil.which('taskset'):
+        cmd = ['taskset', '-c', cpu] + cmd
     log = open(os.path.join(work, f'{engine}.log'), 'w')
     t0 = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -296,7 +296,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct outcome o3, ol;
 	memset(&ol, 0, sizeof ol);
 	run(&r, EXEC_CALL_CLONE3 | (legacy ? EXEC_CALL_LEGACY : 0), &o3, &ol);
-	fuzz_outcome("clone3=%s clone=%s", oname(&o3), legacy ? oname(&ol) : "-");
+	if (fuzz_outcomes_on()) {
+		char req[512];
+		describe(req, sizeof req, &r);
+		fuzz_outcome("clone3=%s clone=%s (%s)", oname(&o3), legacy ? oname(&ol) : "-", req);
+	}
 	compare_model("clone3", m3, why3, &o3, &r, data, len);
 	if (o3.err == 0 && !o3.inferred && (r.flags & CLONE_PARENT_SETTID) && !(r.flags & CLONE_PIDFD) &&
 	    !(r.flags & CLONE_THREAD) && o3.parent_tid != o3.ret) {

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "executor_client.h"
 #include "fuzz_util.h"
@@ -75,6 +76,10 @@ static void setup(void)
 	usable = exec_start(&ex, EXEC_FD) == 0 && ex.hello.nbackends > 0 && ex.hello.ncalls > 0;
 	for (int fd = 0; fd < FDM_N; fd++)
 		rest.st[fd] = ex.hello.baseline[fd];
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2)
+		rest.kver = major * 1000 + minor;
 	if (!usable)
 		fuzz_note(TARGET, "no executor or no backend: every input is skipped");
 }
@@ -498,11 +503,17 @@ static void outcome(const struct prog *p, const struct exec_fd_res *a)
 {
 	if (!fuzz_outcomes_on())
 		return;
-	char ops[1024] = "", fds[512];
+	char ops[2048] = "", fds[512];
 	size_t o = 0;
-	for (uint32_t i = 0; i < p->q.nops && o + 24 < sizeof ops; i++)
-		o += (size_t)snprintf(ops + o, sizeof ops - o, "%s%s%s", i ? "," : "", rname(a->ret[i]),
+	for (uint32_t i = 0; i < p->q.nops && o + 64 < sizeof ops; i++) {
+		const struct fd_op *op = &p->q.ops[i];
+		const char *name = op->code == FOP_MAKE ? sl_fdcall_name((size_t)op->call)
+				   : op->code == FOP_SIGNAL ? sig_act_names[op->sigact]
+							    : fd_op_names[op->code];
+		o += (size_t)snprintf(ops + o, sizeof ops - o, "%s%s%s=%s%s", i ? "," : "", op->code == FOP_CLOSE_RANGE &&
+				      (op->flags & CLOSE_RANGE_CLOEXEC) ? "cloexec_" : "", name, rname(a->ret[i]),
 				      a->call_cloexec[i] == 1 ? "+ce" : "");
+	}
 	fdset_str(a->child_fds, fds, sizeof fds);
 	int none = p->q.backend == EXEC_NO_SPAWN;
 	char be[64];

@@ -162,9 +162,11 @@ int model_fd_apply(struct fd_model *m, const struct fd_op *op, int *call_cloexec
 		return 0;
 	case FOP_CLOSE_RANGE:
 		/* close_range(2): EINVAL for unknown flags or first > last;
-		 * CLOSE_RANGE_CLOEXEC sets the flag instead of closing; fds not
-		 * open are skipped. */
+		 * CLOSE_RANGE_CLOEXEC ("since Linux 5.11"; an unknown flag before)
+		 * sets the flag instead of closing; fds not open are skipped. */
 		if (op->flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))
+			return -EINVAL;
+		if ((op->flags & CLOSE_RANGE_CLOEXEC) && m->kver && m->kver < 5011)
 			return -EINVAL;
 		if (a > b)
 			return -EINVAL;

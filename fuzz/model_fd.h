@@ -35,6 +35,7 @@ struct fd_op {
 #define SIGBIT(s) (1ULL << ((s) - 1))
 
 struct fd_model {
+	int kver; /* running kernel, major * 1000 + minor (0: unknown, the newest rules) */
 	unsigned char st[FDM_N];
 	unsigned char opath[FDM_N]; /* the open file is an O_PATH one */
 	uint64_t ign, handled, mask;
