@@ -254,3 +254,44 @@ def test_build_sh_in_the_oss_fuzz_environment(engine, tmp_path):
         assert b'LLVMFuzzerTestOneInput' not in open(out / p, 'rb').read(), p
     for t in ('clone_flags', 'fd_combo'):
         assert 'detect_leaks = 0' in open(out / f'{t}.options').read()
+
+
+# ---- replay across kernels ----
+
+def kver(release):
+    m = re.match(r'(\d+)\.(\d+)', release)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def test_kernel_replay_host_and_debian_kernel(tmp_path):
+    """fuzz/kernel-replay on this machine's kernel and on Debian's packaged
+    kernel in a VM: every input runs on both, and an input whose outcome
+    differs is reported with both kernels.  Positive control where the
+    versions allow: CLONE_PIDFD|CLONE_THREAD (seed thread_pidfd) is EINVAL
+    before 6.9 and a thread pidfd since, so it must be reported when one
+    kernel is older than 6.9 and the other is not."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root (pid and mount namespaces)')
+    if not shutil.which('qemu-system-x86_64') or not os.path.exists('/bin/busybox'):
+        pytest.skip('qemu-system-x86 and busybox-static not installed (make fuzz-kernels installs them)')
+    k = subprocess.run([os.path.join(ROOT, 'scripts', 'debian-kernel'), os.path.join(BUILD, 'vm-kernel')],
+                       capture_output=True, text=True, timeout=600)
+    if k.returncode != 0:
+        pytest.skip('Debian kernel package not available: ' + k.stderr.strip()[-300:])
+    image = k.stdout.strip().splitlines()[-1]
+    r = subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'fuzz', 'kernel-replay'), '--out', str(tmp_path),
+                        '--timeout', '900', image], capture_output=True, text=True, timeout=2400)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    import json
+    doc = json.load(open(tmp_path / 'differences.json'))
+    kernels = doc['kernels']
+    assert [x['name'] for x in kernels] == ['host', os.path.basename(image)], kernels
+    n = {t: len(os.listdir(tmp_path / 'inputs' / t)) for t in ('clone_flags', 'fd_combo')}
+    for x in kernels:
+        assert x['inputs'] == n, (x, n)
+    for d in doc['differences']:
+        assert len({v.split(' (')[0] for v in d['outcomes'].values()}) > 1 and len(d['outcomes']) == 2, d
+    old = [kver(x['release']) < (6, 9) for x in kernels]
+    diffs = {d['input'] for d in doc['differences']}
+    assert ('clone_flags/seed-thread_pidfd' in diffs) == (old[0] != old[1]), (old, sorted(diffs)[:20])
+    assert 'kernel difference' in open(tmp_path / 'report.md').read() or not diffs
