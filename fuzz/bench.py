@@ -108,9 +108,9 @@ def copy_tree(dst):
     """The sources build.sh reads, with their times (so objects stay fresh)."""
     shutil.rmtree(dst, ignore_errors=True)
     os.makedirs(dst)
-    for d in ('harness', 'fuzz', 'cases'):
+    for d in ('harness', 'fuzz', 'cases', 'scripts'):
         shutil.copytree(os.path.join(ROOT, d), os.path.join(dst, d), symlinks=True,
-                        ignore=shutil.ignore_patterns('plants', 'corpus'))
+                        ignore=shutil.ignore_patterns('plants', 'corpus', '__pycache__'))
     for f in ('VERSION', 'Makefile'):
         shutil.copy2(os.path.join(ROOT, f), dst)
 

@@ -17,7 +17,9 @@
 #   $EXEC_CC            compiler for the executor and the observer (default:
 #                       cc, gcc or clang, never an AFL wrapper)
 #   $FUZZ_BUILD_TARGETS which targets to link (default: all three)
-# Targets: clone_flags, fd_combo, case_parse.  Beside them, built without
+# Targets: clone_flags, fd_combo, case_parse, on every harness source but the
+# separate programs and the CLI (main.c, cmd_*.c), with the raw system-call
+# layer (harness/sys) and pdspawn (harness/pdspawn/pdspawn.c).  Beside them, built without
 # sanitizers or coverage: spawnlab-executor (the process that makes the
 # risky calls, executor.h) and spawnlab-observer (what fd_combo's children
 # exec), both static where the libc allows; the targets find them beside
@@ -41,14 +43,16 @@ PYTHON=$(command -v python3 || echo /usr/bin/python3)
 mkdir -p "$OUT" "$WORK"
 # -Werror for the fuzz sources only: the harness's own build (make) holds
 # its sources to it, and other people's work in progress must not stop ours.
-COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/fuzz"
+COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/harness/sys"
+COMMON="$COMMON -I$ROOT/harness/pdspawn -I$ROOT/fuzz"
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
-HARNESS_LIB() { # every harness source but the separate programs and the CLI
-	for src in "$ROOT"/harness/*.c; do
+HARNESS_LIB() { # every harness source but the separate programs and the CLI,
+	# with the raw system-call layer (harness/sys) and pdspawn
+	for src in "$ROOT"/harness/*.c "$ROOT"/harness/sys/*.c "$ROOT"/harness/pdspawn/pdspawn.c; do
 		case "$(basename "$src")" in
 		main.c | cmd_*.c | probe.c | pdspawn_check.c | tiny.c) continue ;;
 		esac
-		echo "$src"
+		[ -f "$src" ] && echo "$src"
 	done
 }
 # compile_all compiler flags objdir prefix files...: in parallel, and only
@@ -65,7 +69,7 @@ compile_all() {
 		rm -f "$dir/$prefix"*.o
 		echo "$cc $flags" >"$stamp"
 	fi
-	newest_h=$(ls -t "$ROOT"/harness/*.h "$ROOT"/fuzz/*.h | head -n 1)
+	newest_h=$(ls -t "$ROOT"/harness/*.h "$ROOT"/harness/*/*.h "$ROOT"/fuzz/*.h | head -n 1)
 	for src in "$@"; do
 		o="$dir/$prefix$(basename "$src" .c).o"
 		[ -f "$o" ] && [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_h" ] || echo "$src"

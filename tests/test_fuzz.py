@@ -156,7 +156,7 @@ def test_no_plant_in_normal_builds(replay):
     exes += [os.path.join(BUILD, p) for p in ('spawnlab', 'probe') if os.path.exists(os.path.join(BUILD, p))]
     for exe in exes:
         assert b'SL_PLANTED' not in open(exe, 'rb').read(), exe
-    for src in glob.glob(os.path.join(ROOT, 'harness', '*.[ch]')) + glob.glob(os.path.join(ROOT, 'fuzz', '*.[ch]')):
+    for src in glob.glob(os.path.join(ROOT, 'harness', '**', '*.[ch]'), recursive=True) + glob.glob(os.path.join(ROOT, 'fuzz', '*.[ch]')):
         assert 'SL_PLANTED' not in open(src).read(), src
 
 
