@@ -393,9 +393,9 @@ kernel-diff: static
 #   make fuzz-parallel JOBS=N         AFL++ -M main + N-1 -S, one sync dir
 #   make fuzz-bench                   planted-bug benchmark (fuzz/plants/):
 #                                     time to first finding per bug and engine
-#   make fuzz-kernels KERNELS='...'   replay corpora + regression inputs on
-#                                     the host and on each kernel image in a
-#                                     VM; differences between kernels
+#   make fuzz-kernels [KERNELS=...]   replay seeds, regression inputs and
+#                                     FUZZ_CORPORA on the host and on each
+#                                     kernel in a VM; differences between them
 # Fuzzers run in their own pid namespace (unshare, as root) so nothing
 # outlives them.  fuzz, fuzz-parallel and fuzz-bench install clang and
 # AFL++ (Debian's afl++) with scripts/ensure-debs.
@@ -440,11 +440,14 @@ fuzz-bench:
 	$(PYTHON) fuzz/bench.py run --out $(abspath $(BUILD))/fuzz-bench
 
 # KERNELS: kernel images to boot (scripts/vm-run), after the host itself;
-# default Debian's packaged kernel (scripts/debian-kernel).
-fuzz-kernels: all
+# default Debian's packaged kernels of FUZZ_KERNEL_SUITES
+# (scripts/debian-kernel).  FUZZ_CORPORA: more inputs, TARGET=DIR ...
+FUZZ_KERNEL_SUITES ?= bullseye bookworm trixie sid
+fuzz-kernels:
 	@scripts/ensure-debs $(VM_DEBS)
-	$(PYTHON) fuzz/kernel-replay --out $(BUILD)/fuzz-kernels \
-	  $${KERNELS:-$$(scripts/debian-kernel $(abspath $(BUILD))/vm-kernel)}
+	$(PYTHON) fuzz/kernel-replay --out $(abspath $(BUILD))/fuzz-kernels \
+	  $(foreach c,$(FUZZ_CORPORA),--corpus $(c)) \
+	  $${KERNELS:-$$(for s in $(FUZZ_KERNEL_SUITES); do scripts/debian-kernel $$s || exit 1; done)}
 # --- end fuzzing
 
 # ---- diff against a baseline (issues 8, 18) ---------------------------------

@@ -274,7 +274,7 @@ def test_kernel_replay_host_and_debian_kernel(tmp_path):
         pytest.skip('needs root (pid and mount namespaces)')
     if not shutil.which('qemu-system-x86_64') or not os.path.exists('/bin/busybox'):
         pytest.skip('qemu-system-x86 and busybox-static not installed (make fuzz-kernels installs them)')
-    k = subprocess.run([os.path.join(ROOT, 'scripts', 'debian-kernel'), os.path.join(BUILD, 'vm-kernel')],
+    k = subprocess.run([os.path.join(ROOT, 'scripts', 'debian-kernel'), 'bookworm'],
                        capture_output=True, text=True, timeout=600)
     if k.returncode != 0:
         pytest.skip('Debian kernel package not available: ' + k.stderr.strip()[-300:])
