@@ -389,7 +389,7 @@ kernel-diff: static
 #   make fuzz FUZZ_SECONDS=60         each target on each engine: exec/s and
 #                                     its ratio to the bare loop, children/s
 #   make fuzz-smoke                   CI: short libFuzzer runs + seed replay;
-#                                     fails on a crash or a finding
+#                                     fails on a crash or a new finding
 #   make fuzz-parallel JOBS=N         AFL++ -M main + N-1 -S, one sync dir
 #   make fuzz-bench                   planted-bug benchmark (fuzz/plants/):
 #                                     time to first finding per bug and engine
