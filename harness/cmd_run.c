@@ -332,7 +332,12 @@ int cmd_run(int argc, char **argv)
 		for (int p = 0; p < r.npatterns && !ok; p++)
 			ok = case_matches(cl.v[i]->id, r.patterns[p]) &&
 			     (!cl.v[i]->explicit_only || names_explicit(&cl, cl.v[i], r.patterns[p]));
-		if (ok)
+		/* A case none of whose backends the run selected has nothing to
+		 * run here: it is left out, as not applicable, not skipped. */
+		int units = 0;
+		for (size_t b = 0; ok && b <= backend_count() && !units; b++)
+			units = run_has_unit(&r, cl.v[i], b);
+		if (ok && units)
 			r.cr[r.n++].c = cl.v[i];
 	}
 
