@@ -55,25 +55,33 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
-SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -Iharness/sys -Iharness/pdspawn -I$(BUILD)/gen $(CFLAGS)
+SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -I$(BUILD)/gen $(CFLAGS)
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# The driver: every harness source but the separate programs, the raw
-# system-call layer (harness/sys), and pdspawn as its library archive.
-PROGRAMS   := harness/probe.c harness/tiny.c
-SYS_SRC    := $(wildcard harness/sys/*.c)
-DRIVER_SRC := $(filter-out $(PROGRAMS),$(wildcard harness/*.c)) $(SYS_SRC)
-DRIVER_OBJ := $(DRIVER_SRC:harness/%.c=$(BUILD)/obj/%.o)
-HEADERS    := $(wildcard harness/*.h harness/sys/*.h) harness/pdspawn/pdspawn.h
+# The layout (../shared/ARCHITECTURE.md, README "Layout"): harness/cli ->
+# {families, out} -> core -> backends -> {lib, pdspawn} -> sys, includes
+# written from harness/ ("core/case.h").  libspawnlab.a holds every source
+# but the command line (cli/), the programs the cases run (probe/) and
+# pdspawn (its own archive, libpdspawn.a); the driver links it, and so do
+# the fuzz targets (fuzz/build.sh takes this list from `make lib-src`).
+CLI_SRC    := $(wildcard harness/cli/*.c)
+PROG_SRC   := $(wildcard harness/probe/*.c)
+PDSPAWN_ALL:= $(wildcard harness/pdspawn/*.c)
+LIB_SRC    := $(sort $(filter-out $(CLI_SRC) $(PROG_SRC) $(PDSPAWN_ALL),$(wildcard harness/*/*.c harness/*/*/*.c)))
+LIB_OBJ    := $(LIB_SRC:harness/%.c=$(BUILD)/obj/%.o)
+CLI_OBJ    := $(CLI_SRC:harness/%.c=$(BUILD)/obj/%.o)
+# The raw system calls pdspawn needs (libc_ext, the libc's identification, it does not).
+SYS_SRC    := harness/sys/sys.c harness/sys/rawsig.c harness/sys/clone_fn.c
+HEADERS    := $(wildcard harness/*/*.h harness/*/*/*.h)
 
 .PHONY: all run test deps clean bench
 all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn \
      $(BUILD)/pidfd-child
 
 # Which optional libc functions this compiler's libc declares and links
-# (harness/libc_ext.c calls those directly, so a static build carries
+# (harness/sys/libc_ext.c calls those directly, so a static build carries
 # them).  Regenerated when the compiler or its flags change.
 GEN_CC := $(CC) $(CSTD) -D_GNU_SOURCE $(CFLAGS) $(LDFLAGS)
 $(shell mkdir -p $(BUILD)/gen && { echo '$(GEN_CC)' | cmp -s - $(BUILD)/gen/cc || echo '$(GEN_CC)' >$(BUILD)/gen/cc; })
@@ -84,15 +92,24 @@ $(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION $(BUILD)/gen/libc_have
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -DSL_VERSION='"$(VERSION)"' -DSL_GITREV='"$(GITREV)"' -c $< -o $@
 
-$(BUILD)/spawnlab: $(DRIVER_OBJ) $(BUILD)/libpdspawn.a
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(DRIVER_OBJ) $(BUILD)/libpdspawn.a -lrt -lpthread -ldl
+$(BUILD)/libspawnlab.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(BUILD)/spawnlab: $(CLI_OBJ) $(BUILD)/libspawnlab.a $(BUILD)/libpdspawn.a
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libspawnlab.a $(BUILD)/libpdspawn.a -lrt -lpthread -ldl
+
+# The library's sources, for fuzz/build.sh (one list for both builds).
+.PHONY: lib-src
+lib-src:
+	@echo $(LIB_SRC)
 
 # The probe is static so that exec'ing it opens nothing (no ld.so) and it
 # observes only what crossed exec.  Falls back to dynamic without libc.a.
-$(BUILD)/probe: harness/probe.c harness/names.c harness/sys/rawsig.c $(HEADERS) Makefile
+$(BUILD)/probe: harness/probe/probe.c harness/lib/names.c harness/sys/rawsig.c $(HEADERS) Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe.c harness/names.c harness/sys/rawsig.c 2>/dev/null || \
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe.c harness/names.c harness/sys/rawsig.c
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ harness/probe/probe.c harness/lib/names.c harness/sys/rawsig.c 2>/dev/null || \
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ harness/probe/probe.c harness/lib/names.c harness/sys/rawsig.c
 
 # The pidfd experiments' child: static like the probe, with threads.  In
 # harness/probe/ (the redesign's home of the instruments), out of the
@@ -103,11 +120,11 @@ $(BUILD)/pidfd-child: harness/probe/pidfd_child.c harness/sys/sys.h Makefile
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -pthread -o $@ $<
 
 # The benchmark's child, static and dynamic (experiment_bench.c).
-$(BUILD)/tiny: harness/tiny.c Makefile
+$(BUILD)/tiny: harness/probe/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -static -o $@ $< 2>/dev/null || $(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(BUILD)/tiny-dyn: harness/tiny.c Makefile
+$(BUILD)/tiny-dyn: harness/probe/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -o $@ $<
 
@@ -179,7 +196,7 @@ MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null)
 pdspawn-vs-pidfd-spawn: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h
 	@mkdir -p $(BUILD)
 	sysroot=$$(scripts/pdspawn-glibc-sysroot $(PFS_SUITE)) && lib=$$sysroot/usr/lib/$(MULTIARCH) && \
-	$(CC) $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness/sys -Iharness/pdspawn --sysroot=$$sysroot \
+	$(CC) $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness --sysroot=$$sysroot \
 		-B$$lib -L$$lib -static -o $(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) \
 		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
 	$(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) --json $(PFS_JSON)
@@ -277,7 +294,7 @@ check-asan: deps
 	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn $(ASAN_BUILD)/pidfd-child
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
-		-o $(ASAN_BUILD)/probe-asan harness/probe.c harness/names.c harness/sys/rawsig.c
+		-o $(ASAN_BUILD)/probe-asan harness/probe/probe.c harness/lib/names.c harness/sys/rawsig.c
 	rm -rf $(SAN_LOGS) && mkdir -m 1777 -p $(SAN_LOGS)
 	$(SAN_ENV) $(ASAN_BUILD)/probe-asan --out $(ASAN_BUILD)/probe-asan.out --exit 3 9</dev/null; test $$? = 3
 	$(SAN_ENV) SPAWNLAB_BUILD=$(abspath $(ASAN_BUILD)) $(PYTHON) -m pytest -q $(ASAN_TESTS) $(PYTEST_FLAGS); rc=$$?; \

@@ -43,17 +43,12 @@ PYTHON=$(command -v python3 || echo /usr/bin/python3)
 mkdir -p "$OUT" "$WORK"
 # -Werror for the fuzz sources only: the harness's own build (make) holds
 # its sources to it, and other people's work in progress must not stop ours.
-COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/harness/sys"
-COMMON="$COMMON -I$ROOT/harness/pdspawn -I$ROOT/fuzz"
+COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/harness -I$ROOT/fuzz"
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
-HARNESS_LIB() { # every harness source but the separate programs and the CLI,
-	# with the raw system-call layer (harness/sys) and pdspawn
-	for src in "$ROOT"/harness/*.c "$ROOT"/harness/sys/*.c "$ROOT"/harness/pdspawn/pdspawn.c; do
-		case "$(basename "$src")" in
-		main.c | cmd_*.c | probe.c | pdspawn_check.c | tiny.c) continue ;;
-		esac
-		[ -f "$src" ] && echo "$src"
-	done
+HARNESS_LIB() { # the harness library, libspawnlab.a's sources as the Makefile lists
+	# them (everything but the command line and the programs), and pdspawn
+	make -s -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
+	echo "$ROOT/harness/pdspawn/pdspawn.c"
 }
 # compile_all compiler flags objdir prefix files...: in parallel, and only
 # what changed: an object is kept when it is newer than its source and
@@ -69,7 +64,7 @@ compile_all() {
 		rm -f "$dir/$prefix"*.o
 		echo "$cc $flags" >"$stamp"
 	fi
-	newest_h=$(ls -t "$ROOT"/harness/*.h "$ROOT"/harness/*/*.h "$ROOT"/fuzz/*.h | head -n 1)
+	newest_h=$(ls -t "$ROOT"/harness/*/*.h "$ROOT"/harness/*/*/*.h "$ROOT"/fuzz/*.h | head -n 1)
 	for src in "$@"; do
 		o="$dir/$prefix$(basename "$src" .c).o"
 		[ -f "$o" ] && [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_h" ] || echo "$src"

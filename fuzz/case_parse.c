@@ -1,5 +1,5 @@
 /* case_parse.c (fuzz target): bytes into the case-language parser
- * (harness/case_parse.c, through case_parse_buffer).  Oracle: no crash, no
+ * (harness/core/case_parse.c, through case_parse_buffer).  Oracle: no crash, no
  * leak (ASan/LeakSanitizer, libFuzzer's -detect_leaks), no hang (the
  * engine's timeout), the result is 0 or -1, a success yields at least one
  * case, and a failure prints exactly one message, "NAME:LINE: ..." with
@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "case.h"
+#include "core/case.h"
 #include "fuzz_util.h"
 
 #define NAME "fuzz/input.case"

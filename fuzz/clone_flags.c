@@ -40,8 +40,8 @@
 #include "executor_client.h"
 #include "fuzz_util.h"
 #include "model_clone.h"
-#include "names.h"
-#include "sys.h"
+#include "lib/names.h"
+#include "sys/sys.h"
 
 #define TARGET "clone_flags"
 #define WAIT_MS 3000

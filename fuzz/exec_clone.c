@@ -45,8 +45,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rawsig.h"
-#include "sys.h"
+#include "sys/rawsig.h"
+#include "sys/sys.h"
 
 #define STACK_SIZE (64 * 1024)
 #define ARGS_BUF 8192

@@ -23,13 +23,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "case.h"
-#include "child_wait.h"
+#include "backends/backend.h"
+#include "core/case.h"
+#include "backends/child_wait.h"
 #include "observer.h"
-#include "rawsig.h"
-#include "step_fdmake.h"
-#include "sys.h"
+#include "sys/rawsig.h"
+#include "families/fd/step_fdmake.h"
+#include "sys/sys.h"
 
 #define WAIT_MS 5000
 #define SWEEP_EVERY 64 /* mkstemp and mkostemp leave files in the folder */

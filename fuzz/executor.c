@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "exec_modes.h"
-#include "sys.h"
+#include "sys/sys.h"
 
 static struct exec_stats *stats_map(void)
 {

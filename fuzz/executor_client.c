@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sys.h"
+#include "sys/sys.h"
 
 #define HELLO_MS 20000 /* feature probes and the fdmake table take a while under emulation */
 

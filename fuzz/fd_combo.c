@@ -35,9 +35,9 @@
 #include "executor_client.h"
 #include "fuzz_util.h"
 #include "model_fd.h"
-#include "names.h"
-#include "step_fdmake.h"
-#include "sys.h"
+#include "lib/names.h"
+#include "families/fd/step_fdmake.h"
+#include "sys/sys.h"
 #include <linux/close_range.h>
 
 #define TARGET "fd_combo"
@@ -251,7 +251,7 @@ static void fdset_str(const unsigned char s[FDM_N], char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-/* Signals as the probe names them (harness/probe.c put_siglist). */
+/* Signals as the probe names them (harness/probe/probe.c put_siglist). */
 static void sigset_str(uint64_t set, char *buf, size_t len)
 {
 	size_t o = 0;

@@ -5,7 +5,7 @@ The layouts are the targets' decoders (decode() in clone_flags.c and
 fd_combo.c); each seed is one meaningful request, so that coverage starts
 from real flag sets and fd programs rather than from noise.  fd_combo names
 fd-creating calls by their index in the fdmake table, which is read from
-harness/step_fdmake.c (FDCALLS), never repeated here.  fuzz/build.sh runs
+harness/families/fd/step_fdmake.c (FDCALLS), never repeated here.  fuzz/build.sh runs
 this into its output folder; regression inputs are committed separately in
 fuzz/corpus/TARGET/.
 usage: fuzz/make_seeds.py --out DIR [--dicts DIR] [--minimal]
@@ -101,8 +101,8 @@ PAIRS = {'pipe', 'pipe2', 'socketpair'}
 
 
 def fdmake_calls():
-    """The fdmake table's call names, in table order (harness/step_fdmake.c)."""
-    src = open(os.path.join(ROOT, 'harness', 'step_fdmake.c')).read()
+    """The fdmake table's call names, in table order (harness/families/fd/step_fdmake.c)."""
+    src = open(os.path.join(ROOT, 'harness', 'families', 'fd', 'step_fdmake.c')).read()
     body = src[src.index('#define FDCALLS(X)'):]
     body = body[:body.index('\n\n')]
     return re.findall(r'X\((\w+),', body)

@@ -22,7 +22,7 @@
 #include <sched.h>
 #include <signal.h>
 
-#include "sys.h"
+#include "sys/sys.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000

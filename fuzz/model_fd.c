@@ -3,7 +3,7 @@
  * sigaction(2), sigprocmask(2), signal(7); the order of the EINVAL/EBADF
  * checks is fs/file.c (ksys_dup3, close_range).  The creating calls and
  * what each promises about close-on-exec are the fdmake table's
- * (harness/step_fdmake.c), read through sl_fdcall_cx/sl_fdcall_pair. */
+ * (harness/families/fd/step_fdmake.c), read through sl_fdcall_cx/sl_fdcall_pair. */
 #include "model_fd.h"
 
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "step_fdmake.h"
+#include "families/fd/step_fdmake.h"
 
 const char *const fd_op_names[FOP_COUNT] = {
 	"fdmake", "dup", "dup2", "dup3", "fcntl_dupfd", "fcntl_setfd", "fioclex", "fionclex", "close", "close_range",

@@ -2,7 +2,7 @@
  * them: which numbers are open, which carry FD_CLOEXEC, which signals are
  * ignored, caught or blocked, what each call returns, and what a spawned
  * child has after exec.  The fd-creating calls are the fdmake step's
- * (harness/step_fdmake.c): the model reads how each asks for close-on-exec
+ * (harness/families/fd/step_fdmake.c): the model reads how each asks for close-on-exec
  * and whether it makes a pair from that table. */
 #ifndef SPAWNLAB_MODEL_FD_H
 #define SPAWNLAB_MODEL_FD_H

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, available_backends, finding_units, run_json, units
 
 MODES = ("handler", "restart", "stopcont", "sigchld")
-ROWS = re.findall(r"X\((\w+)\)", (ROOT / "harness" / "eintr.h").read_text())
+ROWS = re.findall(r"X\((\w+)\)", (ROOT / "harness" / "families" / "eintr" / "eintr.h").read_text())
 
 
 @pytest.fixture(scope="module")

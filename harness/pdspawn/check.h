@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "pdspawn.h"
+#include "pdspawn/pdspawn.h"
 
 enum res { PASS, FAIL, SKIP, NOEXPR };
 

@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "rawsig.h"
+#include "pdspawn/check.h"
+#include "sys/rawsig.h"
 
 #define ENOSYS_SKIP(r)                                                                                 \
 	do {                                                                                           \

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "pdspawn/check.h"
 
 #define STRESS_MS 2000
 #define SPAWNERS 3

@@ -45,12 +45,12 @@
 
 /* The library is compiled with hidden visibility: the API alone is exported. */
 #pragma GCC visibility push(default)
-#include "pdspawn.h"
+#include "pdspawn/pdspawn.h"
 #pragma GCC visibility pop
 
-#include "clone_fn.h"
-#include "rawsig.h"
-#include "sys.h"
+#include "sys/clone_fn.h"
+#include "sys/rawsig.h"
+#include "sys/sys.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) && !defined(__SANITIZE_ADDRESS__)

@@ -45,8 +45,8 @@
 #include <gnu/libc-version.h>
 #endif
 
-#include "check.h"
-#include "sys.h"
+#include "pdspawn/check.h"
+#include "sys/sys.h"
 
 #define GUARD_S 60 /* bound on one check, then "Bail out!" */
 

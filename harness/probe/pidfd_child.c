@@ -34,7 +34,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "sys.h"
+#include "sys/sys.h"
 
 #define REL_FD 3
 #define REP_FD 4

@@ -9,7 +9,7 @@
  * copy_thread).  That top is 16-byte aligned by the caller, so the call
  * below meets the ABI's alignment; rbp is cleared so that a backtrace ends
  * there.  The parent gets rax back: the pid or -errno. */
-#include "clone_fn.h"
+#include "sys/clone_fn.h"
 
 #include <errno.h>
 

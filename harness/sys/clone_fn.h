@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "sys.h"
+#include "sys/sys.h"
 
 /* clone3(ARGS, SIZE).  In the parent: the child's pid, or -1 with errno.
  * The child calls FN(ARG) on the stack ARGS gives (args->stack and

@@ -1,5 +1,5 @@
 /* rawsig.c: see rawsig.h. */
-#include "rawsig.h"
+#include "sys/rawsig.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* sys.c: raw system call wrappers; see sys.h. */
-#include "sys.h"
+#include "sys/sys.h"
 
 #include <errno.h>
 #include <stdio.h>

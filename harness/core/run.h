@@ -1,0 +1,112 @@
+/* run.h: one `spawnlab run`: the selected cases, their units, and the
+ * writers that present them (text, TAP, JSON, JUnit). */
+#ifndef SPAWNLAB_RUN_H
+#define SPAWNLAB_RUN_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "core/runner.h"
+
+struct case_run {
+	const struct sl_case *c;
+	struct unit_result u[CASE_MAX_BACKENDS];
+	size_t nu;
+	enum outcome outcome;
+	uint64_t duration_us; /* the sum of its units' durations */
+	int alone;            /* its units run with nothing else of the run beside them */
+	size_t left;          /* units not finished yet */
+	int complete;
+	uint64_t expect_us;   /* its duration in an earlier result (run_history.c), 0 if unknown */
+	size_t fam;           /* index in run.fam */
+};
+
+/* Running time of one family: wall clock from its first unit's start to
+ * its last unit's end, and the sum of its units' own durations (larger
+ * when units ran side by side). */
+struct family_time {
+	const char *name;
+	size_t cases;
+	uint64_t first_us, last_us; /* mono_us(); first_us 0: nothing ran */
+	uint64_t unit_us;
+	int alone; /* every case of it ran alone */
+};
+
+struct run {
+	struct case_run *cr;
+	size_t n, done;
+	unsigned long backends; /* selected by --backend */
+	const char *const *patterns;
+	int npatterns;
+	int timeout_s;
+	const char *out_dir;
+	const char *probe;
+	const char *cases_dir;
+	struct timespec start, end;
+	int complete;
+	size_t count[OUT_N]; /* per outcome, over cases */
+	int jobs;            /* units running at most at once (--jobs) */
+	struct family_time *fam;
+	size_t nfam;
+};
+
+/* Run every selected unit of R, up to R->jobs at a time; a unit of a case
+ * marked alone runs with nothing beside it.  Each case is handed to EMIT
+ * in order as soon as it and every case before it are complete.  Stops
+ * starting units once *STOP is set (a signal) and finishes, that is kills,
+ * the running ones; R->done is then the complete prefix (run_sched.c). */
+struct run_opts;
+typedef void (*case_emit_fn)(struct run *r, struct case_run *cr, size_t idx, void *arg);
+typedef void (*run_tick_fn)(struct run *r, void *arg);
+void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomic_t *stop, case_emit_fn emit,
+	       run_tick_fn tick, void *arg);
+/* Does case C measure time, rates or races (its experiment is in the
+ * table of measuring experiments)? */
+int case_runs_alone(const struct sl_case *c);
+/* R->fam, one family_time per family in the order they come, and each
+ * case's fam and alone (run_cases does it if R->fam is NULL). */
+void run_families(struct run *r);
+
+/* run_room.c: JOBS, or fewer when RLIMIT_NPROC or a cgroup's pids.max
+ * leave too little room for that many units side by side (WHY says so). */
+int run_room(int jobs, char *why, size_t len);
+
+/* run_history.c: the durations of these cases in the newest result among
+ * RUNS_DIR/ * /result.json, and for what that lacks, in the newest
+ * baseline BASELINES_DIR/ *.json; fills cr->expect_us.  Returns how many
+ * cases got one. */
+size_t run_history(struct run *r, const char *runs_dir, const char *baselines_dir);
+
+/* out_text.c: the status line on a terminal (cases done of total,
+ * failures, current family, time left) and the per-family times. */
+void out_text_status(FILE *f, const struct run *r, uint64_t start_us);
+void out_text_status_clear(FILE *f);
+void out_text_families(FILE *f, const struct run *r);
+
+/* The case's outcome from its units: fail or error if any unit did,
+ * skip if every unit skipped, else pass. */
+enum outcome case_outcome(const struct case_run *cr);
+/* Whether case C has a unit in run R on backend index B (the run selected
+ * the backend, and the case names it or says `backends none`). */
+int run_has_unit(const struct run *r, const struct sl_case *c, size_t b);
+
+void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
+void out_text_summary(FILE *f, const struct run *r, const char *result_path);
+void out_tap_header(FILE *f, const struct run *r);
+void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
+void out_tap_footer(FILE *f, const struct run *r);
+/* JUnit XML (out_junit.c): to F, or to DIR/junit.xml (0, or -1 after a
+ * message on stderr). */
+void out_junit(FILE *f, const struct run *r);
+int out_junit_file(const struct run *r, const char *dir);
+/* `spawnlab bench`'s table (out_bench.c). */
+void out_bench_table(FILE *f, const struct run *r);
+/* The whole result document. */
+void result_json(FILE *f, const struct run *r);
+/* The environment object (also used by `spawnlab features --json`). */
+struct json;
+void env_json(struct json *j);
+
+#endif
