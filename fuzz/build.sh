@@ -50,6 +50,11 @@ HARNESS_LIB() { # the harness library, libspawnlab.a's sources as the Makefile l
 	make -s -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
 	echo "$ROOT/harness/pdspawn/pdspawn.c"
 }
+# A pipeline hides make's failure: check the list once, loudly.
+case "$(make -s -C "$ROOT" lib-src 2>&1)" in
+*harness/sys/sys.c*) ;;
+*) echo "build.sh: 'make -C $ROOT lib-src' did not list the harness library (is the Makefile there?)" >&2; exit 1 ;;
+esac
 # compile_all compiler flags objdir prefix files...: in parallel, and only
 # what changed: an object is kept when it is newer than its source and
 # every header, and was made with the same compiler, flags and tree (the

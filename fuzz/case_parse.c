@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/case.h"
+#include "families/families.h"
 #include "fuzz_util.h"
 
 #define NAME "fuzz/input.case"
@@ -67,8 +68,10 @@ static void check_message(const uint8_t *data, size_t len, int r, const char *ms
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	if (memfd < 0)
+	if (memfd < 0) {
 		setup();
+		case_use_kinds(sl_step_sets, sl_experiment_sets); /* as the driver's main() does */
+	}
 	struct case_list cl = {0};
 	static char msg[MSG_MAX];
 	fflush(stderr);

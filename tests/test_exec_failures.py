@@ -7,7 +7,7 @@ import pytest
 from conftest import BUILD, available_backends, run_json, units
 
 PATTERNS = ["exec/exec_*", "exec/empty_argv", "exec/args_*", "libc/*_noexec"]
-# The backends that return the child's exec errno (harness/backend_*.c,
+# The backends that return the child's exec errno (harness/backends/backend_*.c,
 # glibc/musl spawni, pdspawn promise 5); the others can only exit 127.
 SYNCHRONOUS = {"posix_spawn", "pidfd_spawn", "pdspawn"}
 ERRNO_TABLE = {"exec/exec_noexec_script": "ENOEXEC", "exec/exec_notdir": "ENOTDIR",

@@ -20,7 +20,7 @@ PLANTS = sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'plants', '*.patch')))
 
 
 def fdmake_calls():
-    src = open(os.path.join(ROOT, 'harness', 'step_fdmake.c')).read()
+    src = open(os.path.join(ROOT, 'harness', 'families', 'fd', 'step_fdmake.c')).read()
     body = src[src.index('#define FDCALLS(X)'):]
     return re.findall(r'X\((\w+),', body[:body.index('\n\n')])
 
@@ -222,7 +222,8 @@ def test_build_sh_in_the_oss_fuzz_environment(engine, tmp_path):
     src, work, out = tmp_path / 'src', tmp_path / 'work', tmp_path / 'out'
     for d in ('harness', 'fuzz', 'cases'):
         shutil.copytree(os.path.join(ROOT, d), src / 'spawnlab' / d)
-    shutil.copy(os.path.join(ROOT, 'VERSION'), src / 'spawnlab')
+    for f in ('VERSION', 'Makefile'):  # OSS-Fuzz clones the whole repository
+        shutil.copy(os.path.join(ROOT, f), src / 'spawnlab')
     shutil.copy(os.path.join(ROOT, 'fuzz', 'build.sh'), src / 'build.sh')
     work.mkdir()
     out.mkdir()

@@ -58,6 +58,20 @@ BAD = [
     ("closed_without_open", "case a\ndesc d\nsource s\nexpect fd.10 = closed\nexpect pid > 0\n", 1,
      "no fds at all"),
     ("cloexec_in_probe", GOOD + "expect fd.10.cloexec = no\n", 5, "true by construction"),
+    # The key registry: a key nothing in the case records is refused where it is written.
+    ("unknown_probe_key", GOOD + "expect rlimit.cor.soft = 0\n", 5, "expected a key that the probe records"),
+    ("unknown_fd_subkey", GOOD + "expect fd.3.cloexex = no\n", 5, "got 'fd.3.cloexex'"),
+    ("unknown_experiment_key", "case a\ndesc d\nsource s\nbackends clone3\nrun clone_flag flag=newtime\n"
+     "expect flag.knwn = yes\n", 6, "expected a key that clone_flag records"),
+    ("probe_key_in_experiment", "case a\ndesc d\nsource s\nbackends clone3\nrun clone_flag flag=newtime\n"
+     "expect flag.known = yes\nexpect umask = 0022\n", 7, "got 'umask'"),
+    ("unknown_show_key", GOOD + "show num.leaks\n", 1, "got 'num.leaks'"),
+    # The backends a kind takes, declared in its own file.
+    ("own_api_other_backend", "case a\ndesc d\nsource s\nrun clone_flag flag=newtime\nexpect flag.known = yes\n",
+     1, "calls the own API of clone3 only"),
+    ("own_children_without_none", "case a\ndesc d\nsource s\nbackends fork\nrun pid_ns scenario=set_tid_levels\n"
+     "expect num.levels > 0\n", 1, "expected 'backends none'"),
+    ("none_with_a_spawn", GOOD + "backends none\n", 1, "'backends none' expected only with an experiment"),
 ]
 
 
@@ -84,10 +98,13 @@ def test_malformed_case_file(tmp_path, name, text, line, words):
 def test_good_file_checks(tmp_path):
     f = tmp_path / "good.case"
     f.write_text(GOOD + "# comment\n\ncase second\ndesc d\nsource s\nsetup open fd=3 path=\"/tmp/a b\" "
-                 "flags=O_RDONLY|O_CLOEXEC\nspawn map=3:4,5 stdio=no exit=3\nexpect[pdspawn,fork] fd.4 = chr\n")
+                 "flags=O_RDONLY|O_CLOEXEC\nspawn map=3:4,5 stdio=no exit=3\nexpect[pdspawn,fork] fd.4 = chr\n"
+                 # every resource the rlimit step sets, the probe reports (issue 17's rlimit.core)
+                 "\ncase core\ndesc d\nsource s\nsetup rlimit resource=core soft=0 hard=0\n"
+                 "expect rlimit.core.soft = 0\nexpect rlimit.core.hard = 0\n")
     p = run(["check", str(f)])
     assert p.returncode == 0, p.stderr
-    assert "2 cases parsed" in p.stdout
+    assert "3 cases parsed" in p.stdout
 
 
 def test_all_shipped_cases_parse():

@@ -5,6 +5,7 @@
 #include "core/case.h"
 
 int cmd_list(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -94,6 +94,38 @@ int cmd_list(int argc, char **argv)
 	return 0;
 }
 
+/* spawnlab keys [PATTERN...]: per case, the key patterns it can observe
+ * (the registry the loader checks expectations against). */
+int cmd_keys(int argc, char **argv)
+{
+	struct case_list cl = {0};
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-')
+			return cmd_usage_error("keys: unknown option '%s'", argv[i]);
+	if (case_load_dir(cases_dir(NULL), &cl) < 0)
+		return 2;
+	int shown = 0;
+	for (size_t i = 0; i < cl.n; i++) {
+		int ok = argc < 2;
+		for (int p = 1; p < argc && !ok; p++)
+			ok = case_matches(cl.v[i]->id, argv[p]);
+		if (!ok)
+			continue;
+		struct sbuf b;
+		sb_init(&b);
+		case_key_patterns(cl.v[i], &b);
+		printf("%s\t%s\n", cl.v[i]->id, b.s);
+		sb_free(&b);
+		shown++;
+	}
+	case_list_free(&cl);
+	if (argc >= 2 && shown == 0) {
+		fprintf(stderr, "spawnlab: no case matches the given patterns\n");
+		return 2;
+	}
+	return 0;
+}
+
 int cmd_backends(int argc, char **argv)
 {
 	if (argc > 1)

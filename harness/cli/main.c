@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "families/families.h"
 
 #ifndef SL_VERSION
 #define SL_VERSION "0.0.0"
@@ -22,6 +23,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  list [PATTERN...]        every case id with its one-line description\n"
+	"  keys [PATTERN...]        per case, the observation keys it can record (the\n"
+	"                           patterns its expectations are checked against)\n"
 	"  backends                 each backend, available here or not, and why\n"
 	"  features                 what this kernel and libc offer, probed now\n"
 	"  check [FILE...]          parse case files (all by default) and report errors\n"
@@ -61,12 +64,14 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{"list", cmd_list}, {"backends", cmd_backends}, {"features", cmd_features},
+	{"list", cmd_list}, {"keys", cmd_keys}, {"backends", cmd_backends}, {"features", cmd_features},
 	{"check", cmd_check}, {"run", cmd_run}, {"bench", cmd_bench},
 };
 
 int main(int argc, char **argv)
 {
+	/* The core names no family: it is handed the registry's kinds. */
+	case_use_kinds(sl_step_sets, sl_experiment_sets);
 	if (argc < 2)
 		return fputs(usage, stderr), 2;
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)

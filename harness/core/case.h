@@ -40,6 +40,12 @@ struct arg_spec {
 
 struct step_ctx; /* the spawner's state while set-up runs (case_step.c) */
 
+/* A kind of set-up step or experiment.  Each is declared once, in its
+ * own file, with its arguments (indexed by an enum there), the keys it
+ * records and the backends it takes; the command line hands the sets to
+ * the core (case_use_kinds), which names no family itself. */
+#define KIND_ALONE 1u       /* measures time, rates or races: runs with nothing beside it */
+#define KIND_PROBE_KEYS 2u  /* also records the probe's keys (its children are probes) */
 struct step_kind {
 	const char *name;
 	const char *summary;
@@ -49,13 +55,23 @@ struct step_kind {
 	 * (this kernel or libc lacks what the step needs: the unit is a skip,
 	 * e.g. "io_uring_setup: ENOSYS"). */
 	int (*run)(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen);
+	/* The keys it records: space-separated patterns, where {a,b} is a
+	 * choice, # a number and * one word (the key registry: an expectation
+	 * on a key nothing records does not load). */
+	const char *keys;
+	unsigned flags;
+	/* NULL: any backend.  "none": it makes its own children (the case says
+	 * `backends none`).  Else the backends whose own API it calls, "a,b". */
+	const char *backends;
 };
 
-extern const struct step_kind sl_step_kinds[];
-/* Experiments: like steps, but run in place of the probe's spawn; they use
- * ctx->be to create children and write what they measured (experiments.c
- * and experiment_*.c). */
-extern const struct step_kind sl_experiments[];
+/* The sets of kinds the cases may use (arrays ended by one with no name,
+ * lists ended by NULL); the command line calls this before loading cases. */
+void case_use_kinds(const struct step_kind *const *step_sets, const struct step_kind *const *experiment_sets);
+/* The kind called NAME among the experiments (EXPERIMENT) or the steps; NULL if none. */
+const struct step_kind *case_kind(int experiment, const char *name);
+/* Whether KEY is one of PATTERNS (a kind's keys). */
+int case_key_matches(const char *patterns, const char *key);
 
 struct step {
 	const struct step_kind *kind;
@@ -172,5 +188,15 @@ int libc_cond_holds(const char *cond, const char *libc, const char *version);
  * reported nothing) and its fd expectations fail when the probe sees no
  * fds; else what is missing (case_check.c). */
 const char *case_positive_control_gap(const struct sl_case *c, size_t b);
+/* The key registry (case_keys.c): the first key C expects, finds or shows
+ * that nothing in C records (the runner, the probe for a spawn, its steps'
+ * and experiment's declared keys), with its line in *LINE; else NULL. */
+const char *case_unrecorded_key(const struct sl_case *c, int *line);
+/* Every key pattern something in C records, space-separated, into OUT. */
+struct sbuf;
+void case_key_patterns(const struct sl_case *c, struct sbuf *out);
+/* NULL when C's backends suit its experiment and steps (their .backends),
+ * else what is wrong, written into BUF. */
+const char *case_backend_gap(const struct sl_case *c, char *buf, size_t len);
 
 #endif

@@ -232,15 +232,14 @@ static int split_words(struct parser *p, char *s, char **w, int max)
 	return n;
 }
 
-static int parse_step(struct parser *p, const struct step_kind *table, const char *what, struct step *st,
-		      char *rest);
+static int parse_step(struct parser *p, int experiment, const char *what, struct step *st, char *rest);
 
 static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
 {
 	if (c->nsteps == CASE_MAX_STEPS)
 		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
 	struct step *st = &c->steps[c->nsteps];
-	if (parse_step(p, sl_step_kinds, "a set-up step", st, rest) < 0) {
+	if (parse_step(p, 0, "a set-up step", st, rest) < 0) {
 		/* Not counted in nsteps, so case_free would not see its strings. */
 		for (int j = 0; j < CASE_MAX_ARGS; j++) {
 			free(st->sv[j]);
@@ -258,11 +257,28 @@ static int parse_run(struct parser *p, struct sl_case *c, char *rest)
 		return perr(p, "expected one 'run' per case (first at line %d)", c->experiment.line);
 	if (c->spawn.line)
 		return perr(p, "expected 'run' or 'spawn', not both (spawn at line %d)", c->spawn.line);
-	return parse_step(p, sl_experiments, "an experiment", &c->experiment, rest);
+	return parse_step(p, 1, "an experiment", &c->experiment, rest);
 }
 
-static int parse_step(struct parser *p, const struct step_kind *table, const char *what, struct step *st,
-		      char *rest)
+static const struct step_kind *const *kind_sets[2];
+
+void case_use_kinds(const struct step_kind *const *step_sets, const struct step_kind *const *experiment_sets)
+{
+	kind_sets[0] = step_sets;
+	kind_sets[1] = experiment_sets;
+}
+
+const struct step_kind *case_kind(int experiment, const char *name)
+{
+	const struct step_kind *const *sets = kind_sets[experiment != 0];
+	for (size_t s = 0; sets && sets[s]; s++)
+		for (const struct step_kind *k = sets[s]; k->name; k++)
+			if (strcmp(k->name, name) == 0)
+				return k;
+	return NULL;
+}
+
+static int parse_step(struct parser *p, int experiment, const char *what, struct step *st, char *rest)
 {
 	char *w[CASE_MAX_ARGS + 2];
 	int n = split_words(p, rest, w, CASE_MAX_ARGS + 1);
@@ -270,15 +286,14 @@ static int parse_step(struct parser *p, const struct step_kind *table, const cha
 		return -1;
 	if (n == 0)
 		return perr(p, "expected %s name (see cases/README.md for the list)", what);
-	const struct step_kind *k = NULL;
-	for (size_t i = 0; table[i].name; i++)
-		if (strcmp(table[i].name, w[0]) == 0)
-			k = &table[i];
+	const struct step_kind *k = case_kind(experiment, w[0]);
 	if (!k) {
 		struct sbuf b;
 		sb_init(&b);
-		for (size_t i = 0; table[i].name; i++)
-			sb_addf(&b, "%s%s", i ? ", " : "", table[i].name);
+		const struct step_kind *const *sets = kind_sets[experiment != 0];
+		for (size_t s = 0; sets && sets[s]; s++)
+			for (const struct step_kind *x = sets[s]; x->name; x++)
+				sb_addf(&b, "%s%s", b.len ? ", " : "", x->name);
 		perr(p, "expected %s (%s), got '%s'", what, b.s, w[0]);
 		sb_free(&b);
 		return -1;
@@ -698,9 +713,18 @@ static int finish_case(struct parser *p, struct sl_case *c, struct case_list *ou
 	for (size_t i = 0; r == 0 && i < c->nfindings; i++)
 		r = bind_finding(p, c, &c->findings[i]);
 	p->line = c->line;
-	if (r == 0 && c->no_backend && !c->experiment.kind)
-		r = perr(p, "case '%s': 'backends none' expected with a 'run' experiment that makes its own children",
-			 c->id);
+	char why[256];
+	const char *bgap = r == 0 ? case_backend_gap(c, why, sizeof why) : NULL;
+	if (bgap)
+		r = perr(p, "case '%s': %s", c->id, bgap);
+	int kline = 0;
+	const char *key = r == 0 ? case_unrecorded_key(c, &kline) : NULL;
+	if (key) {
+		p->line = kline;
+		r = perr(p, "case '%s': expected a key that %s records, got '%s' (see 'spawnlab keys %s')", c->id,
+			 c->experiment.kind ? c->experiment.kind->name : "the probe", key, c->id);
+		p->line = c->line;
+	}
 	for (size_t b = 0; r == 0 && b <= backend_count(); b++) {
 		const char *gap = case_has_unit(c, b) ? case_positive_control_gap(c, b) : NULL;
 		if (gap)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "families/experiments.h"
+#include "core/experiment.h"
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -21,15 +21,11 @@
 #include "core/sandbox.h"
 #include "lib/util.h"
 
-/* Experiments whose numbers are times, rates or races. */
-static const char *const measuring[] = {"sigchld", "spawn_latency", "spawn_bench", "fd_race", NULL};
-
+/* A case whose experiment measures times, rates or races (KIND_ALONE,
+ * declared by the experiment) runs with nothing beside it. */
 int case_runs_alone(const struct sl_case *c)
 {
-	for (size_t i = 0; c->experiment.kind && measuring[i]; i++)
-		if (strcmp(c->experiment.kind->name, measuring[i]) == 0)
-			return 1;
-	return 0;
+	return c->experiment.kind && (c->experiment.kind->flags & KIND_ALONE);
 }
 
 enum outcome case_outcome(const struct case_run *cr)

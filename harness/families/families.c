@@ -1,22 +1,14 @@
-/* experiments.c: the table of experiments a case can `run` in place of a
- * probe spawn.  Each lives in its own experiment_*.c file. */
-#include "core/case.h"
+/* families.c: the registry of what cases may use: every family's set-up
+ * steps and experiments, as sets (arrays ended by a kind with no name).
+ * The command line hands these to the core (case_use_kinds), which names
+ * no family itself. */
 #include "families/experiments.h"
+#include "families/families.h"
 
-const struct step_kind sl_experiments[] = {
-	EXPERIMENT_SPAWN_LATENCY,
-	EXPERIMENT_SPAWN_BENCH,
-	EXPERIMENTS_LIBC,
-	EXPERIMENT_PIDWRAP,
-	EXPERIMENT_FD_RACE,
-	EXPERIMENT_SIGCHLD,
-	EXPERIMENT_EINTR,
-	EXPERIMENT_EXEC_ARGS,
-	EXPERIMENT_EXEC_SEARCH,
-	EXPERIMENT_SPAWN_ATTR,
-	EXPERIMENT_FD_SHARE,
-	EXPERIMENT_CLONE_SHARE,
-	EXPERIMENT_PID_NS,
-	EXPERIMENTS_PIDFD,
-	{0},
+const struct step_kind *const sl_step_sets[] = {base_steps, fd_steps, NULL};
+
+const struct step_kind *const sl_experiment_sets[] = {
+	spawn_latency_kinds, bench_kinds, libc_kinds, execargs_kinds, execsearch_kinds, spawnattr_kinds,
+	fdshare_kinds, cloneshare_kinds, pidns_kinds, pidwrap_kinds, fdrace_kinds, sigchld_kinds, eintr_kinds,
+	pidfd_info_kinds, pidfd_wait_kinds, pidfd_signal_kinds, threads_kinds, clone_flags_kinds, NULL,
 };

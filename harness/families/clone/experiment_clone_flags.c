@@ -435,10 +435,13 @@ static const struct clone_flag flags[] = {
 
 const char clone_flag_names[] = "newtime|clear_sighand|into_cgroup|autoreap|nnp|pidfd_autokill|empty_mntns|unknown";
 
-int exp_clone_flag(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run clone_flag`, named where the spec below declares them. */
+enum { CLONE_FLAG_FLAG };
+
+static int exp_clone_flag(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	size_t i = (size_t)iv[0];
+	size_t i = (size_t)iv[CLONE_FLAG_FLAG];
 	if (i >= sizeof flags / sizeof *flags) {
 		snprintf(err, errlen, "flag index %zu out of range", i);
 		return -1;
@@ -449,3 +452,15 @@ int exp_clone_flag(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	obs_put(ctx, "flag.since", "%s", f->since);
 	return f->check(ctx, f, err, errlen);
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind clone_flags_kinds[] = {
+	{.name = "clone_flag",
+	 .summary = "one clone3 flag: known to this kernel or refused, and what it does where known",
+	 .args = {[CLONE_FLAG_FLAG] = {"flag", ARG_CHOICE, 1, NULL, clone_flag_names}},
+	 .run = exp_clone_flag,
+	 .backends = "clone3",
+	 .keys = "autokill.{after_close,after_other_close,unprivileged_without_nnp,without_autoreap,without_pidfd} autoreap.{info_exit,poll,sigchld,waitpid,with_exit_signal,with_parent,with_thread} nnp.with_thread empty_mntns.root nnp.{child,parent}_no_new_privs clear_sighand.{handled,ignored,with_sighand} flag.{known,name,since,value} "
+		 "into_cgroup.bad_fd newtime.{child_ns,offset_seen} unknown.{bit63,lowest}"},
+	{0},
+};

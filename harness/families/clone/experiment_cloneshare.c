@@ -198,17 +198,20 @@ static int reap(pid_t pid, struct step_ctx *ctx, int *status)
 
 #define STACK_SIZE (256 * 1024)
 
-int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run clone_share`, named where the spec below declares them. */
+enum { CLONE_SHARE_ROW, CLONE_SHARE_SHARE };
+
+static int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	const struct cs_row *r = NULL;
-	for (size_t i = 0; sv[0] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[0]) == 0)
+	for (size_t i = 0; sv[CLONE_SHARE_ROW] && i < sizeof rows / sizeof *rows; i++)
+		if (strcmp(rows[i].name, sv[CLONE_SHARE_ROW]) == 0)
 			r = &rows[i];
 	if (!r) {
-		snprintf(err, errlen, "clone_share: no row %s", sv[0] ? sv[0] : "(none)");
+		snprintf(err, errlen, "clone_share: no row %s", sv[CLONE_SHARE_ROW] ? sv[CLONE_SHARE_ROW] : "(none)");
 		return -1;
 	}
-	int share = iv[1] == 0;
+	int share = iv[CLONE_SHARE_SHARE] == 0;
 	int flags = r->kind == K_SHARE ? (share ? r->with : r->without) | CLONE_VFORK : r->with;
 	if (r->kind == K_SHARE)
 		obs_put(ctx, "clone.share", "%s", share ? "yes" : "no");
@@ -295,3 +298,17 @@ int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	munmap(stack, STACK_SIZE);
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind cloneshare_kinds[] = {
+	{.name = "clone_share",
+	 .summary = "a clone() child changes one thing (with the sharing flag or without), or execs/exits under CLONE_VFORK",
+	 .args = {[CLONE_SHARE_ROW] = {"row", ARG_CHOICE, 1, NULL, "vm|fs_cwd|fs_umask|files|sighand|sigmask|vfork_exec|vfork_vm_exec|vfork_exit|no_vfork|" 
+	   "sighand_without_vm|thread_without_sighand|fs_with_newns|newuser_with_fs|newpid_with_thread"},
+		  [CLONE_SHARE_SHARE] = {"share", ARG_CHOICE, 0, "yes", "yes|no"}},
+	 .run = exp_clone_share,
+	 .backends = "none",
+	 .keys = "vfork.release child.exit clone.{errno,share} probe.stamped share.{after,before,seen} "
+		 "vfork.{exe_at_return,stage_at_return}"},
+	{0},
+};

@@ -332,11 +332,14 @@ static void ratio_summary(struct step_ctx *ctx, const char *name, double *r, siz
 	obs_num(ctx, key, round3(r[hi]));
 }
 
-int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run spawn_bench`, named where the spec below declares them. */
+enum { SPAWN_BENCH_RSS_MIB, SPAWN_BENCH_LAYOUT, SPAWN_BENCH_CHILD, SPAWN_BENCH_RUNS, SPAWN_BENCH_THREADS, SPAWN_BENCH_MODE, SPAWN_BENCH_BUDGET_MS, SPAWN_BENCH_PDSPAWN_IGNORED };
+
+static int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	size_t mib = (size_t)iv[0];
-	long runs = iv[3], threads = iv[4];
+	size_t mib = (size_t)iv[SPAWN_BENCH_RSS_MIB];
+	long runs = iv[SPAWN_BENCH_RUNS], threads = iv[SPAWN_BENCH_THREADS];
 	if (mib > 4096 || runs < 10 || runs > 100000 || threads < 1 || threads > 2) {
 		snprintf(err, errlen, "rss_mib 0..4096, runs 10..100000, threads 1..2");
 		return -1;
@@ -347,10 +350,10 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	/* The budget decides when to stop starting samples; a sample already
 	 * started may wait for its child until the unit's own deadline (a fork
 	 * of a 1 GiB fragmented parent takes a few hundred milliseconds). */
-	uint64_t budget_end = mono_ms() + (uint64_t)iv[6];
+	uint64_t budget_end = mono_ms() + (uint64_t)iv[SPAWN_BENCH_BUDGET_MS];
 	if (budget_end + 2000 > ctx->deadline_ms)
 		budget_end = ctx->deadline_ms > 2000 ? ctx->deadline_ms - 2000 : 0;
-	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[2] ? "tiny-dyn" : "tiny"), iv[7] == 1};
+	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[SPAWN_BENCH_CHILD] ? "tiny-dyn" : "tiny"), iv[SPAWN_BENCH_PDSPAWN_IGNORED] == 1};
 	free(dir);
 	if (access(e.path, X_OK) < 0) {
 		snprintf(err, errlen, "%s: %s (is it built?)", e.path, strerror(errno));
@@ -358,7 +361,7 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 		return -1;
 	}
 	size_t len;
-	void *mem = grow_parent(mib, iv[1] == 1, &len);
+	void *mem = grow_parent(mib, iv[SPAWN_BENCH_LAYOUT] == 1, &len);
 	if (mem == MAP_FAILED) {
 		snprintf(err, errlen, "mmap %zu MiB: %s", mib, strerror(errno));
 		free(e.path);
@@ -367,7 +370,7 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	obs_num(ctx, "rss_mib", (double)mib);
 	obs_num(ctx, "vmas", (double)count_vmas());
 	int rc = 0;
-	if (threads > 1 || iv[5]) {
+	if (threads > 1 || iv[SPAWN_BENCH_MODE]) {
 		rc = throughput(ctx, &e, runs, (int)threads, budget_end, err, errlen);
 	} else {
 		double *rb = xcalloc((size_t)runs, sizeof *rb), *xb = xcalloc((size_t)runs, sizeof *xb);
@@ -420,3 +423,23 @@ int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	free(e.path);
 	return rc;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind bench_kinds[] = {
+	{.name = "spawn_bench",
+	 .summary = "spawn cost against parent size, each sample paired with the floor (bare vfork+execve)",
+	 .args = {[SPAWN_BENCH_RSS_MIB] = {"rss_mib", ARG_INT, 0, "1", NULL},
+		  [SPAWN_BENCH_LAYOUT] = {"layout", ARG_CHOICE, 0, "touched", "touched|fragmented"},
+		  [SPAWN_BENCH_CHILD] = {"child", ARG_CHOICE, 0, "static", "static|dynamic"},
+		  [SPAWN_BENCH_RUNS] = {"runs", ARG_INT, 0, "200", NULL},
+		  [SPAWN_BENCH_THREADS] = {"threads", ARG_INT, 0, "1", NULL},
+		  [SPAWN_BENCH_MODE] = {"mode", ARG_CHOICE, 0, "latency", "latency|throughput"},
+		  [SPAWN_BENCH_BUDGET_MS] = {"budget_ms", ARG_INT, 0, "10000", NULL},
+		  [SPAWN_BENCH_PDSPAWN_IGNORED] = {"pdspawn_ignored", ARG_CHOICE, 0, "reset", "reset|inherit"}},
+	 .run = exp_spawn_bench,
+	 .flags = KIND_ALONE,
+	 .keys = "num.{floor_,}{exec,reaped}_{iqr,max,mean,median,min,p99}_us "
+		 "num.ratio_{exec,reaped,throughput,cpu}{,_ci_lo,_ci_hi} num.{failed,rss_mib,samples,vmas} "
+		 "num.{threads,spawns,windows} num.{floor_,}{throughput_per_s,cpu_us_per_spawn}"},
+	{0},
+};

@@ -14,16 +14,19 @@
 
 #define MAX_COUNT 100000
 
-int exp_spawn_latency(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run spawn_latency`, named where the spec below declares them. */
+enum { SPAWN_LATENCY_COUNT, SPAWN_LATENCY_PROGRAM };
+
+static int exp_spawn_latency(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	long count = iv[0];
+	long count = iv[SPAWN_LATENCY_COUNT];
 	if (count < 1 || count > MAX_COUNT) {
 		snprintf(err, errlen, "count must be 1..%d", MAX_COUNT);
 		return -1;
 	}
-	char *path = iv[1] == 0 ? (char *)ctx->probe : "/bin/true";
-	char *argv[] = {path, iv[1] == 0 ? "--exit-now" : NULL, NULL};
+	char *path = iv[SPAWN_LATENCY_PROGRAM] == 0 ? (char *)ctx->probe : "/bin/true";
+	char *argv[] = {path, iv[SPAWN_LATENCY_PROGRAM] == 0 ? "--exit-now" : NULL, NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	struct spawn_req req;
 	spawn_req_stdio(&req, ctx->be, path, argv, envp);
@@ -59,3 +62,16 @@ int exp_spawn_latency(const long *iv, char *const *sv, struct step_ctx *ctx, cha
 	free(call);
 	return failed && done == 0 ? -1 : 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind spawn_latency_kinds[] = {
+	{.name = "spawn_latency",
+	 .summary = "spawn COUNT children through the backend, each waited for before the next: latency per spawn",
+	 .args = {[SPAWN_LATENCY_COUNT] = {"count", ARG_INT, 0, "200", NULL},
+		  [SPAWN_LATENCY_PROGRAM] = {"program", ARG_CHOICE, 0, "probe", "probe|true"}},
+	 .run = exp_spawn_latency,
+	 .flags = KIND_ALONE,
+	 .keys = "latency.complete "
+		 "num.{call_iqr_us,call_max_us,call_mean_us,call_median_us,call_min_us,call_p99_us,failed,reaped_iqr_us,reaped_max_us,reaped_mean_us,reaped_median_us,reaped_min_us,reaped_p99_us,spawns}"},
+	{0},
+};

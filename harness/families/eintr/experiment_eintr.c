@@ -357,19 +357,22 @@ static int run_all(enum eintr_mode m, int classic, struct step_ctx *ctx, char *e
 	return 0;
 }
 
-int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run eintr`, named where the spec below declares them. */
+enum { EINTR_CALL, EINTR_MODE, EINTR_PARENT };
+
+static int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	enum eintr_mode m = (enum eintr_mode)iv[1];
+	enum eintr_mode m = (enum eintr_mode)iv[EINTR_MODE];
 	/* The parent's set-up is the case's choice, the same for every
 	 * backend, so that the backends are compared like with like. */
-	int classic = iv[2] == PARENT_CLASSIC;
+	int classic = iv[EINTR_PARENT] == PARENT_CLASSIC;
 	obs_put(ctx, "eintr.mode", "%s", eintr_mode_names[m]);
 	if (m == EM_SIGCHLD)
 		obs_put(ctx, "eintr.parent", "%s", classic ? "classic" : "descriptor");
-	if (iv[0] == EC_COUNT)
+	if (iv[EINTR_CALL] == EC_COUNT)
 		return run_all(m, classic, ctx, err, errlen);
-	const struct eintr_call *c = &eintr_calls[iv[0]];
+	const struct eintr_call *c = &eintr_calls[iv[EINTR_CALL]];
 	obs_put(ctx, "eintr.call", "%s", c->name);
 	struct row_out o;
 	int rc = run_row(c, m, classic, ctx, &o, err, errlen);
@@ -378,3 +381,16 @@ int exp_eintr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, 
 	put_row(ctx, c, m, &o);
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind eintr_kinds[] = {
+	{.name = "eintr",
+	 .summary = "a process blocked in CALL (verified in /proc) is interrupted per MODE; what the call returns",
+	 .args = {[EINTR_CALL] = {"call", ARG_CHOICE, 1, NULL, eintr_call_names},
+		  [EINTR_MODE] = {"mode", ARG_CHOICE, 1, NULL, "handler|restart|stopcont|sigchld"},
+		  [EINTR_PARENT] = {"parent", ARG_CHOICE, 0, "classic", "classic|descriptor"}},
+	 .run = exp_eintr,
+	 .keys = "eintr.{broke,note} eintr.{blocked_in,blocked_in_row_call,call,disturbed,errno,mode,parent,reblocked,rem,result,ret,timer} "
+		 "num.{elapsed_us,handler_runs,partial_bytes,rem_ms,rows_broke,rows_completed,rows_disturbed,rows_eintr,rows_other,rows_partial,rows_remaining,rows_restarted,rows_returned,rows_run,rows_skipped,rows_stuck,stopped_us}"},
+	{0},
+};

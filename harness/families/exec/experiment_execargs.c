@@ -69,10 +69,13 @@ static int build(struct arglist *a, const char *probe, long bytes, long chunk)
 	return 0;
 }
 
-int exp_exec_args(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run exec_args`, named where the spec below declares them. */
+enum { EXEC_ARGS_ARGV };
+
+static int exp_exec_args(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	enum argv_shape shape = (enum argv_shape)iv[0];
+	enum argv_shape shape = (enum argv_shape)iv[EXEC_ARGS_ARGV];
 	char out[4096], outenv[4200];
 	snprintf(out, sizeof out, "%s/probe.out", ctx->tmp);
 	snprintf(outenv, sizeof outenv, "SPAWNLAB_PROBE_OUT=%s", out);
@@ -145,3 +148,14 @@ int exp_exec_args(const long *iv, char *const *sv, struct step_ctx *ctx, char *e
 	}
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind execargs_kinds[] = {
+	{.name = "exec_args",
+	 .summary = "spawn the probe with an empty argv, or argument lists at and over the kernel's limits",
+	 .args = {[EXEC_ARGS_ARGV] = {"argv", ARG_CHOICE, 1, NULL, "empty|long_string|longest_string|over_limit|under_limit"}},
+	 .run = exp_exec_args,
+	 .flags = KIND_PROBE_KEYS,
+	 .keys = "num.{arg_pad_bytes,arg_space,argc_given}"},
+	{0},
+};

@@ -99,16 +99,19 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run fd_race`, named where the spec below declares them. */
+enum { FD_RACE_SPAWNS, FD_RACE_THREADS, FD_RACE_MODE, FD_RACE_CREATE };
+
+static int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
-	long spawns = iv[0], nthreads = iv[1];
+	long spawns = iv[FD_RACE_SPAWNS], nthreads = iv[FD_RACE_THREADS];
 	if (spawns < 1 || spawns > MAX_SPAWNS || nthreads < 1 || nthreads > MAX_THREADS) {
 		snprintf(err, errlen, "spawns must be 1..%d and threads 1..%d", MAX_SPAWNS, MAX_THREADS);
 		return -1;
 	}
 	static struct race r;
-	r.mode = (enum race_mode)iv[2];
-	r.create = (enum race_create)iv[3];
+	r.mode = (enum race_mode)iv[FD_RACE_MODE];
+	r.create = (enum race_create)iv[FD_RACE_CREATE];
 	char *argv[] = {(char *)ctx->probe, "--count-fds", NULL};
 	char *envp[] = {NULL};
 	struct spawn_req req;
@@ -161,8 +164,8 @@ int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 		snprintf(err, errlen, "a helper thread could not create an fd: %s", strerror(herr));
 		return -1;
 	}
-	obs_put(ctx, "race.mode", "%s", sv[2] ? sv[2] : "nonatomic");
-	obs_put(ctx, "race.create", "%s", sv[3] ? sv[3] : "open");
+	obs_put(ctx, "race.mode", "%s", sv[FD_RACE_MODE] ? sv[FD_RACE_MODE] : "nonatomic");
+	obs_put(ctx, "race.create", "%s", sv[FD_RACE_CREATE] ? sv[FD_RACE_CREATE] : "open");
 	obs_put(ctx, "race.complete", "%s", done == spawns ? "yes" : "no");
 	obs_num(ctx, "spawns", (double)done);
 	obs_num(ctx, "failed", (double)failed);
@@ -174,3 +177,18 @@ int exp_fd_race(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	obs_num(ctx, "spawn_loop_ms", (double)((t1 - t0) / 1000));
 	return failed && done == 0 ? -1 : 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind fdrace_kinds[] = {
+	{.name = "fd_race",
+	 .summary = "helper threads create fds while SPAWNS children are spawned; count the children that caught one",
+	 .args = {[FD_RACE_SPAWNS] = {"spawns", ARG_INT, 0, "10000", NULL},
+		  [FD_RACE_THREADS] = {"threads", ARG_INT, 0, "2", NULL},
+		  [FD_RACE_MODE] = {"mode", ARG_CHOICE, 0, "nonatomic", "nonatomic|atomic|plain"},
+		  [FD_RACE_CREATE] = {"create", ARG_CHOICE, 0, "open", "open|pipe|socket"}},
+	 .run = exp_fd_race,
+	 .flags = KIND_ALONE,
+	 .keys = "num.{failed,helper_fds,leak_rate_ppm,leaked_fds,leaky_children,spawn_loop_ms,spawns,threads} "
+		 "race.{complete,create,mode}"},
+	{0},
+};

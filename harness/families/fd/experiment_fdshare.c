@@ -130,15 +130,18 @@ static int wait_bounded(pid_t pid, struct step_ctx *ctx, int *status)
 	return -1;
 }
 
-int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run fd_share`, named where the spec below declares them. */
+enum { FD_SHARE_ROW };
+
+static int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	const struct share_row *r = NULL;
-	for (size_t i = 0; sv[0] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[0]) == 0)
+	for (size_t i = 0; sv[FD_SHARE_ROW] && i < sizeof rows / sizeof *rows; i++)
+		if (strcmp(rows[i].name, sv[FD_SHARE_ROW]) == 0)
 			r = &rows[i];
 	if (!r) {
-		snprintf(err, errlen, "fd_share: no row %s", sv[0] ? sv[0] : "(none)");
+		snprintf(err, errlen, "fd_share: no row %s", sv[FD_SHARE_ROW] ? sv[FD_SHARE_ROW] : "(none)");
 		return -1;
 	}
 	if (make_layout(r->layout, err, errlen) < 0)
@@ -197,3 +200,16 @@ int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *er
 	}
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind fdshare_kinds[] = {
+	{.name = "fd_share",
+	 .summary = "a clone3(CLONE_FILES) child calls close_range (or, CLONE_VFORK too, execs): both sides' fds",
+	 .args = {[FD_SHARE_ROW] = {"row", ARG_CHOICE, 1, NULL, "shared_close|unshare_close|shared_cloexec|unshare_cloexec|sparse_close|sparse_unshare|" 
+	   "rlimit_close|rlimit_cloexec|rlimit_unshare_cloexec|bad_flags|first_after_last|vfork_files_exec"}},
+	 .run = exp_fd_share,
+	 .flags = KIND_PROBE_KEYS,
+	 .backends = "none",
+	 .keys = "child.{close_range,exit,fd.#,fdsize} num.rlimit_nofile parent.{fd.#,fdsize}"},
+	{0},
+};

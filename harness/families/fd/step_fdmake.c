@@ -715,19 +715,21 @@ int sl_fdmake(size_t call, int want, int target, int target2, const char *tmp, s
 	return 0;
 }
 
-int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+enum { FDMAKE_CALL, FDMAKE_FD, FDMAKE_CLOEXEC, FDMAKE_FD2 };
+
+static int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
-	int call = sl_fdcall_index(sv[0]);
+	int call = sl_fdcall_index(sv[FDMAKE_CALL]);
 	if (call < 0)
-		return FAIL("fdmake: unknown call %s", sv[0]);
-	int target = (int)iv[1];
+		return FAIL("fdmake: unknown call %s", sv[FDMAKE_CALL]);
+	int target = (int)iv[FDMAKE_FD];
 	struct sl_fdmade made;
-	int r = sl_fdmake((size_t)call, (int)iv[2], target, sv[3] ? (int)iv[3] : -1, ctx->tmp, &made, err, errlen);
+	int r = sl_fdmake((size_t)call, (int)iv[FDMAKE_CLOEXEC], target, sv[FDMAKE_FD2] ? (int)iv[FDMAKE_FD2] : -1, ctx->tmp, &made, err, errlen);
 	if (r)
 		return r;
 	char key[48];
 	snprintf(key, sizeof key, "fdmake.%d.call", target);
-	obs_put(ctx, key, "%s", sv[0]);
+	obs_put(ctx, key, "%s", sv[FDMAKE_CALL]);
 	snprintf(key, sizeof key, "fdmake.%d.how", target);
 	obs_put(ctx, key, "%s", made.how);
 	/* The flag as the call itself left it, before any fcntl of ours. */
@@ -736,24 +738,28 @@ int st_fdmake(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, 
 	return 0;
 }
 
-int st_fdioctl(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+enum { FDIOCTL_FD, FDIOCTL_CLOEXEC };
+
+static int st_fdioctl(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
 	(void)ctx;
-	if (ioctl((int)iv[0], iv[1] ? FIOCLEX : FIONCLEX) < 0)
-		return FAIL("ioctl(%ld, %s): %s", iv[0], iv[1] ? "FIOCLEX" : "FIONCLEX", strerror(errno));
+	if (ioctl((int)iv[FDIOCTL_FD], iv[FDIOCTL_CLOEXEC] ? FIOCLEX : FIONCLEX) < 0)
+		return FAIL("ioctl(%ld, %s): %s", iv[FDIOCTL_FD], iv[FDIOCTL_CLOEXEC] ? "FIOCLEX" : "FIONCLEX", strerror(errno));
 	return 0;
 }
 
-int st_closerange(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+enum { CLOSERANGE_FIRST, CLOSERANGE_LAST, CLOSERANGE_FLAGS };
+
+static int st_closerange(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
 	(void)ctx;
 	static const unsigned flags[] = {0, CLOSE_RANGE_CLOEXEC, CLOSE_RANGE_UNSHARE,
 					 CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC};
-	if (sl_close_range((unsigned)iv[0], (unsigned)iv[1], flags[iv[2]]) < 0) {
+	if (sl_close_range((unsigned)iv[CLOSERANGE_FIRST], (unsigned)iv[CLOSERANGE_LAST], flags[iv[CLOSERANGE_FLAGS]]) < 0) {
 		int er = errno;
-		snprintf(err, errlen, "close_range(%ld, %ld, %s): %s", iv[0], iv[1], sv[2] ? sv[2] : "none",
+		snprintf(err, errlen, "close_range(%ld, %ld, %s): %s", iv[CLOSERANGE_FIRST], iv[CLOSERANGE_LAST], sv[CLOSERANGE_FLAGS] ? sv[CLOSERANGE_FLAGS] : "none",
 			 strerror(er));
 		/* EINVAL: a flag this kernel does not know (CLOEXEC is 5.11+). */
 		return er == ENOSYS || er == EINVAL ? STEP_UNSUPPORTED : -1;
@@ -761,21 +767,52 @@ int st_closerange(const long *iv, char *const *sv, struct step_ctx *ctx, char *e
 	return 0;
 }
 
-int st_fdseek(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+enum { FDSEEK_FD, FDSEEK_POS, FDSEEK_LEN };
+
+static int st_fdseek(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
 	(void)ctx;
 	char buf[4096];
 	memset(buf, 'x', sizeof buf);
-	for (long left = iv[2]; left > 0;) {
-		ssize_t w = write((int)iv[0], buf, left < (long)sizeof buf ? (size_t)left : sizeof buf);
+	for (long left = iv[FDSEEK_LEN]; left > 0;) {
+		ssize_t w = write((int)iv[FDSEEK_FD], buf, left < (long)sizeof buf ? (size_t)left : sizeof buf);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return FAIL("write(%ld): %s", iv[0], w < 0 ? strerror(errno) : "short write");
+			return FAIL("write(%ld): %s", iv[FDSEEK_FD], w < 0 ? strerror(errno) : "short write");
 		left -= w;
 	}
-	if (lseek((int)iv[0], (off_t)iv[1], SEEK_SET) < 0)
-		return FAIL("lseek(%ld, %ld): %s", iv[0], iv[1], strerror(errno));
+	if (lseek((int)iv[FDSEEK_FD], (off_t)iv[FDSEEK_POS], SEEK_SET) < 0)
+		return FAIL("lseek(%ld, %ld): %s", iv[FDSEEK_FD], iv[FDSEEK_POS], strerror(errno));
 	return 0;
 }
+
+/* The fd family's set-up steps (the families' registry lists them). */
+const struct step_kind fd_steps[] = {
+	{.name = "fdmake",
+	 .summary = "make an fd with creating call CALL (cloexec: its close-on-exec option) and put it at FD",
+	 .args = {[FDMAKE_CALL] = {"call", ARG_CHOICE, 1, NULL, sl_fdmake_calls},
+		  [FDMAKE_FD] = {"fd", ARG_FD, 1, NULL, NULL},
+		  [FDMAKE_CLOEXEC] = {"cloexec", ARG_BOOL, 1, NULL, NULL},
+		  [FDMAKE_FD2] = {"fd2", ARG_FD, 0, NULL, NULL}},
+	 .run = st_fdmake,
+	 .keys = "fdmake.#.{call,how,call_cloexec}"},
+	{.name = "fdioctl",
+	 .summary = "ioctl(FD, FIOCLEX) (cloexec=yes) or ioctl(FD, FIONCLEX) (cloexec=no)",
+	 .args = {[FDIOCTL_FD] = {"fd", ARG_FD, 1, NULL, NULL}, [FDIOCTL_CLOEXEC] = {"cloexec", ARG_BOOL, 1, NULL, NULL}},
+	 .run = st_fdioctl},
+	{.name = "closerange",
+	 .summary = "close_range(FIRST, LAST, FLAGS) in the spawner",
+	 .args = {[CLOSERANGE_FIRST] = {"first", ARG_FD, 1, NULL, NULL},
+		  [CLOSERANGE_LAST] = {"last", ARG_FD, 1, NULL, NULL},
+		  [CLOSERANGE_FLAGS] = {"flags", ARG_CHOICE, 0, "none", "none|cloexec|unshare|unshare+cloexec"}},
+	 .run = st_closerange},
+	{.name = "fdseek",
+	 .summary = "write LEN bytes to FD (when len= is given), then lseek(FD, POS, SEEK_SET)",
+	 .args = {[FDSEEK_FD] = {"fd", ARG_FD, 1, NULL, NULL},
+		  [FDSEEK_POS] = {"pos", ARG_INT, 1, NULL, NULL},
+		  [FDSEEK_LEN] = {"len", ARG_INT, 0, "0", NULL}},
+	 .run = st_fdseek},
+	{0},
+};

@@ -57,15 +57,18 @@ static int exec_in_child(enum search_call call, const char *file, char *const ar
 	return n == (ssize_t)sizeof e ? e : 0;
 }
 
-int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run exec_search`, named where the spec below declares them. */
+enum { EXEC_SEARCH_CALL, EXEC_SEARCH_NAME };
+
+static int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
 	if (strcmp(ctx->be->name, "posix_spawn") != 0) {
 		snprintf(err, errlen, "exec_search calls the libc itself: run it with backend posix_spawn only");
 		return -1;
 	}
-	enum search_call call = (enum search_call)iv[0];
-	int bare = iv[1] == 1;
+	enum search_call call = (enum search_call)iv[EXEC_SEARCH_CALL];
+	int bare = iv[EXEC_SEARCH_NAME] == 1;
 	char dir[4096], path[4200];
 	snprintf(dir, sizeof dir, "%s/bin", ctx->tmp);
 	snprintf(path, sizeof path, "%s/%s", dir, SCRIPT_NAME);
@@ -112,3 +115,15 @@ int exp_exec_search(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 	}
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind execsearch_kinds[] = {
+	{.name = "exec_search",
+	 .summary = "a script without #! through posix_spawn, posix_spawnp, execv or execvp: ENOEXEC or the shell",
+	 .args = {[EXEC_SEARCH_CALL] = {"call", ARG_CHOICE, 1, NULL, "posix_spawn|posix_spawnp|execv|execvp"},
+		  [EXEC_SEARCH_NAME] = {"name", ARG_CHOICE, 0, "path", "path|bare"}},
+	 .run = exp_exec_search,
+	 .backends = "posix_spawn",
+	 .keys = "search.errno shell.ran"},
+	{0},
+};

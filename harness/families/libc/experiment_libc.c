@@ -85,7 +85,10 @@ static int add_actions(posix_spawn_file_actions_t *fa, const struct fa_op *ops)
 	return 0;
 }
 
-int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run libc_spawn`, named where the spec below declares them. */
+enum { LIBC_SPAWN_PROGRAM, LIBC_SPAWN_ACTIONS, LIBC_SPAWN_SIGDEF, LIBC_SPAWN_SIGMASK };
+
+static int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
 	if (strcmp(ctx->be->name, "posix_spawn") != 0) {
@@ -94,11 +97,11 @@ int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	}
 	char out[4096], path[4096];
 	snprintf(out, sizeof out, "%s/probe.out", ctx->tmp);
-	if (iv[0] == 0) {
+	if (iv[LIBC_SPAWN_PROGRAM] == 0) {
 		snprintf(path, sizeof path, "%s", ctx->probe);
 	} else {
-		snprintf(path, sizeof path, "%s/%s", ctx->tmp, iv[0] == 1 ? "does-not-exist" : "not-executable");
-		if (iv[0] == 2) {
+		snprintf(path, sizeof path, "%s/%s", ctx->tmp, iv[LIBC_SPAWN_PROGRAM] == 1 ? "does-not-exist" : "not-executable");
+		if (iv[LIBC_SPAWN_PROGRAM] == 2) {
 			int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 			if (fd < 0) {
 				snprintf(err, errlen, "create %s: %s", path, strerror(errno));
@@ -110,7 +113,7 @@ int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	int r = posix_spawn_file_actions_init(&fa);
-	if (r == 0 && (r = add_actions(&fa, fa_rows[iv[1]])) != 0)
+	if (r == 0 && (r = add_actions(&fa, fa_rows[iv[LIBC_SPAWN_ACTIONS]])) != 0)
 		posix_spawn_file_actions_destroy(&fa);
 	if (r) {
 		snprintf(err, errlen, "building the file actions: %s", strerror(r));
@@ -119,15 +122,15 @@ int exp_libc_spawn(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	short flags = 0;
 	sigset_t set;
 	posix_spawnattr_init(&at);
-	if (iv[2]) {
+	if (iv[LIBC_SPAWN_SIGDEF]) {
 		sigemptyset(&set);
-		sigaddset(&set, (int)iv[2]);
+		sigaddset(&set, (int)iv[LIBC_SPAWN_SIGDEF]);
 		posix_spawnattr_setsigdefault(&at, &set);
 		flags |= POSIX_SPAWN_SETSIGDEF;
 	}
-	if (iv[3]) {
+	if (iv[LIBC_SPAWN_SIGMASK]) {
 		sigemptyset(&set);
-		sigaddset(&set, (int)iv[3]);
+		sigaddset(&set, (int)iv[LIBC_SPAWN_SIGMASK]);
 		posix_spawnattr_setsigmask(&at, &set);
 		flags |= POSIX_SPAWN_SETSIGMASK;
 	}
@@ -187,7 +190,7 @@ static const char *disp_now(int sig)
 
 static const int system_sigs[] = {SIGINT, SIGQUIT, SIGCHLD};
 
-int exp_libc_system(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+static int exp_libc_system(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	(void)sv;
@@ -241,10 +244,13 @@ int exp_libc_system(const long *iv, char *const *sv, struct step_ctx *ctx, char 
 
 /* ---- libc_popen: the stream's fd in later children ---- */
 
-int exp_libc_popen(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run libc_popen`, named where the spec below declares them. */
+enum { LIBC_POPEN_MODE };
+
+static int exp_libc_popen(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	const char *mode = iv[0] == 0 ? "r" : "re";
+	const char *mode = iv[LIBC_POPEN_MODE] == 0 ? "r" : "re";
 	char cmd[8320], out[3][4096], key[64];
 	for (int i = 0; i < 3; i++)
 		snprintf(out[i], sizeof out[i], "%s/p%d.out", ctx->tmp, i + 1);
@@ -335,10 +341,13 @@ static void *storm_main(void *p)
 	return NULL;
 }
 
-int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run libc_spawn_signals`, named where the spec below declares them. */
+enum { LIBC_SPAWN_SIGNALS_COUNT };
+
+static int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)sv;
-	long count = iv[0];
+	long count = iv[LIBC_SPAWN_SIGNALS_COUNT];
 	if (count < 1 || count > 10000) {
 		snprintf(err, errlen, "count must be 1..10000");
 		return -1;
@@ -400,3 +409,36 @@ int exp_libc_spawn_signals(const long *iv, char *const *sv, struct step_ctx *ctx
 	obs_num(ctx, "handler_in_child", (double)handler_child);
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind libc_kinds[] = {
+	{.name = "libc_spawn",
+	 .summary = "posix_spawn called directly with file actions and SETSIGDEF/SETSIGMASK attributes",
+	 .args = {[LIBC_SPAWN_PROGRAM] = {"program", ARG_CHOICE, 0, "probe", "probe|missing|noexec"},
+		  [LIBC_SPAWN_ACTIONS] = {"actions", ARG_CHOICE, 0, "none", "none|open_missing|dup2_badfd|dup2_then_close|close_then_dup2"},
+		  [LIBC_SPAWN_SIGDEF] = {"sigdef", ARG_SIG, 0, NULL, NULL},
+		  [LIBC_SPAWN_SIGMASK] = {"sigmask", ARG_SIG, 0, NULL, NULL}},
+	 .run = exp_libc_spawn,
+	 .flags = KIND_PROBE_KEYS,
+	 .backends = "posix_spawn",
+	 .keys = "child.left parent.sigmask_restored"},
+	{.name = "libc_system",
+	 .summary = "system() of a shell that copies the caller's signal state, then execs the probe",
+	 .args = {{0}},
+	 .run = exp_libc_system,
+	 .flags = KIND_PROBE_KEYS,
+	 .keys = "{after,during}.{sig.SIGCHLD,sig.SIGCHLD.blocked,sig.SIGINT,sig.SIGINT.blocked,sig.SIGQUIT,sig.SIGQUIT.blocked} "
+		 "system.status"},
+	{.name = "libc_popen",
+	 .summary = "an open popen() stream's fd in a second popen() child and in a backend's child",
+	 .args = {[LIBC_POPEN_MODE] = {"mode", ARG_CHOICE, 0, "r", "r|re"}},
+	 .run = exp_libc_popen,
+	 .keys = "later.{fd.#,prev_fd} "
+		 "popen.{fd,fd.cloexec,first.fd.#,first.prev_fd,first.status,second.fd.#,second.prev_fd,second.status}"},
+	{.name = "libc_spawn_signals",
+	 .summary = "spawn COUNT children while a thread signals the process group: where the caller's handler ran",
+	 .args = {[LIBC_SPAWN_SIGNALS_COUNT] = {"count", ARG_INT, 0, "200", NULL}},
+	 .run = exp_libc_spawn_signals,
+	 .keys = "num.{children_killed,handler_in_child,handler_in_parent,signals_sent,spawn_failed,spawns}"},
+	{0},
+};

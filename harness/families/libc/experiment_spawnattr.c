@@ -341,16 +341,19 @@ static void end_env(struct sa_env *e)
 	cgroup_tmp_remove(&e->cg);
 }
 
-int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run spawn_attr`, named where the spec below declares them. */
+enum { SPAWN_ATTR_ROW };
+
+static int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	/* By name: the choice list in experiments.h and the table may differ in order. */
 	const struct sa_row *r = NULL;
-	for (size_t i = 0; sv[0] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[0]) == 0)
+	for (size_t i = 0; sv[SPAWN_ATTR_ROW] && i < sizeof rows / sizeof *rows; i++)
+		if (strcmp(rows[i].name, sv[SPAWN_ATTR_ROW]) == 0)
 			r = &rows[i];
 	if (!r) {
-		snprintf(err, errlen, "spawn_attr: no row %s", sv[0] ? sv[0] : "(none)");
+		snprintf(err, errlen, "spawn_attr: no row %s", sv[SPAWN_ATTR_ROW] ? sv[SPAWN_ATTR_ROW] : "(none)");
 		return -1;
 	}
 	const char *be = ctx->be->name;
@@ -444,3 +447,17 @@ int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *
 	}
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind spawnattr_kinds[] = {
+	{.name = "spawn_attr",
+	 .summary = "posix_spawn or pidfd_spawn with one row of attributes and file actions (clone3: CLONE_INTO_CGROUP)",
+	 .args = {[SPAWN_ATTR_ROW] = {"row", ARG_CHOICE, 1, NULL, "setsid|setpgroup_zero|setpgroup_join|setpgroup_missing|setsid_setpgroup|tcsetpgrp|" 
+	   "tcsetpgrp_setsid|chdir|chdir_missing|chdir_then_open|open_then_chdir|chdir_relative_chdir|" 
+	   "fchdir|fchdir_closed|chdir_relative_program|relative_program|setcgroup|setcgroup_not_cgroup"}},
+	 .run = exp_spawn_attr,
+	 .flags = KIND_PROBE_KEYS,
+	 .backends = "posix_spawn,pidfd_spawn,clone3",
+	 .keys = "cgroup.{made,removed,spawner} helper.pid tty.foreground"},
+	{0},
+};

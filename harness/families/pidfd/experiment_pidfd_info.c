@@ -317,20 +317,40 @@ static const struct {
 
 const char pidfd_info_scenarios[] = "exit|killed|sizes|not_pidfd|other_pidns";
 
-int exp_pidfd_info(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run pidfd_info`, named where the spec below declares them. */
+enum { PIDFD_INFO_SCENARIO };
+
+static int exp_pidfd_info(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
-		if (strcmp(scenarios[i].name, sv[0]) != 0)
+		if (strcmp(scenarios[i].name, sv[PIDFD_INFO_SCENARIO]) != 0)
 			continue;
 		const char *why = NULL;
 		if (scenarios[i].needs && feature_state(feature_find(scenarios[i].needs), &why) != FEAT_YES) {
 			snprintf(err, errlen, "%s: %s", scenarios[i].needs, why ? why : "not available");
 			return STEP_UNSUPPORTED;
 		}
-		obs_put(ctx, "pidfd_info.scenario", "%s", sv[0]);
+		obs_put(ctx, "pidfd_info.scenario", "%s", sv[PIDFD_INFO_SCENARIO]);
 		return scenarios[i].run(ctx, err, errlen);
 	}
-	snprintf(err, errlen, "unknown scenario %s", sv[0]);
+	snprintf(err, errlen, "unknown scenario %s", sv[PIDFD_INFO_SCENARIO]);
 	return -1;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind pidfd_info_kinds[] = {
+	{.name = "pidfd_info",
+	 .summary = "ioctl(PIDFD_GET_INFO) and fdinfo of a backend's child: running, exited, reaped; sizes, non-pidfds",
+	 .args = {[PIDFD_INFO_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, pidfd_info_scenarios}},
+	 .run = exp_pidfd_info,
+	 .keys = "kid.{pid,ns_pid,pidfd_from} fdinfo.{live.nspid,live.pid,nschild.nspid,nschild.pid,reaped.nspid,reaped.pid,zombie.nspid,zombie.pid} "
+		 "foreign.{get_info,pidfd_send_signal} kid.{ns_pid,pid,pidfd_from} "
+		 "live.{cgroupid_set,egid,errno,euid,mask,pid,ppid,ruid,tgid} "
+		 "notpidfd.{devnull.get_info,devnull.waitid,eventfd.get_info,eventfd.waitid,file.get_info,file.waitid,pipe.get_info,pipe.waitid,procdir.get_info,procdir.waitid} "
+		 "nschild.{after_setns,cgroupid_set,egid,errno,euid,mask,pid,ppid,ruid,tgid} "
+		 "pidfd_info.scenario reaped.{cgroupid_set,errno,exit,exit_code,exit_is_wait_status,mask} "
+		 "reaped_noexit.errno size.{#,#.pid_is_child,#.tail,null} spawner.euid wait.status "
+		 "zombie.{cgroupid_set,egid,errno,euid,mask,pid,poll,ppid,ruid,tgid}"},
+	{0},
+};

@@ -351,20 +351,40 @@ static const struct {
 
 const char pidfd_signal_scenarios[] = "user|queue|errors|self|exit_signal|getfd";
 
-int exp_pidfd_signal(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run pidfd_signal`, named where the spec below declares them. */
+enum { PIDFD_SIGNAL_SCENARIO };
+
+static int exp_pidfd_signal(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
-		if (strcmp(scenarios[i].name, sv[0]) != 0)
+		if (strcmp(scenarios[i].name, sv[PIDFD_SIGNAL_SCENARIO]) != 0)
 			continue;
 		const char *why = NULL;
 		if (scenarios[i].needs && feature_state(feature_find(scenarios[i].needs), &why) != FEAT_YES) {
 			snprintf(err, errlen, "%s: %s", scenarios[i].needs, why ? why : "not available");
 			return STEP_UNSUPPORTED;
 		}
-		obs_put(ctx, "pidfd_signal.scenario", "%s", sv[0]);
+		obs_put(ctx, "pidfd_signal.scenario", "%s", sv[PIDFD_SIGNAL_SCENARIO]);
 		return scenarios[i].run(ctx, err, errlen);
 	}
-	snprintf(err, errlen, "unknown scenario %s", sv[0]);
+	snprintf(err, errlen, "unknown scenario %s", sv[PIDFD_SIGNAL_SCENARIO]);
 	return -1;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind pidfd_signal_kinds[] = {
+	{.name = "pidfd_signal",
+	 .summary = "pidfd_send_signal and pidfd_getfd on a backend's child: siginfo, errors, exit signals",
+	 .args = {[PIDFD_SIGNAL_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, pidfd_signal_scenarios}},
+	 .run = exp_pidfd_signal,
+	 .keys = "kid.{pid,ns_pid,pidfd_from} err.{bad_flags,bad_signal,closed_fd,not_pidfd,null_signal,proc_dir_fd,reaped,si_code_tkill,si_code_user,signo_mismatch,unprivileged,zombie} "
+		 "exec.{other_pending,si_code,si_pid_is_child,signal,waitpid_plain} "
+		 "getfd.{bad_flags,cloexec,not_pidfd,reaped,ret,same_ofd,target_not_open,unprivileged,zombie} "
+		 "kid.{ns_pid,pid,pidfd_from} "
+		 "noexec.{other_pending,si_code,si_pid_is_child,signal,waitpid_plain,waitpid_wclone} "
+		 "pidfd_signal.scenario queue.{ret,si_code,si_errno,si_pid,si_signo,si_uid,si_value} "
+		 "self.{process,queue,queue_value,thread} spawner.uid "
+		 "user.{ret,si_code,si_errno,si_pid,si_signo,si_uid}"},
+	{0},
+};

@@ -515,15 +515,18 @@ static int in_w(struct pidwrap *pw, char *err, size_t errlen)
 	return scenario->run(pw, err, errlen);
 }
 
-int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run pid_ns`, named where the spec below declares them. */
+enum { PID_NS_SCENARIO };
+
+static int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	scenario = NULL;
-	for (size_t i = 0; sv[0] && i < sizeof scenarios / sizeof *scenarios; i++)
-		if (strcmp(scenarios[i].name, sv[0]) == 0)
+	for (size_t i = 0; sv[PID_NS_SCENARIO] && i < sizeof scenarios / sizeof *scenarios; i++)
+		if (strcmp(scenarios[i].name, sv[PID_NS_SCENARIO]) == 0)
 			scenario = &scenarios[i];
 	if (!scenario) {
-		snprintf(err, errlen, "pid_ns: no scenario %s", sv[0] ? sv[0] : "(none)");
+		snprintf(err, errlen, "pid_ns: no scenario %s", sv[PID_NS_SCENARIO] ? sv[PID_NS_SCENARIO] : "(none)");
 		return -1;
 	}
 	cap_row = NULL;
@@ -550,3 +553,19 @@ int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err,
 	munmap(board, sizeof *board);
 	return r;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind pidns_kinds[] = {
+	{.name = "pid_ns",
+	 .summary = "set_tid at several levels and its capabilities, nested pid_max, fork after init, pid reuse",
+	 .args = {[PID_NS_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, "set_tid_levels|set_tid_outer|set_tid_eexist|set_tid_invalid|caps_checkpoint_restore|" 
+	   "caps_sys_admin|caps_none|pid_max_outer|init_gone|reuse"}},
+	 .run = exp_pid_ns,
+	 .backends = "none",
+	 .keys = "{above_pid_max,deeper_than_nesting,newpid_not_one,over_max_level,zero}.errno caps.kept "
+		 "fork.after_init_exit free.{errno,pid} init.{pid_in_w,was_pid_1} nspid.{outer,self} "
+		 "num.{forks,immediate_reuse,inner_made,inner_top_pid,min_pid_after_wrap,wraps} "
+		 "pidmax.{fork_errno,inner,outer} pidns.scenario reuse.pid_max "
+		 "settid.{c_exit,c_getpid,c_pid_in_w,e_getpid,e_pid_in_c,errno,pid,retry_errno,retry_pid}"},
+	{0},
+};

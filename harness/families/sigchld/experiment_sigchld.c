@@ -299,12 +299,15 @@ static int check_limits(const struct sc_method *m, long n, char *err, size_t err
 	return 0;
 }
 
-int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run sigchld`, named where the spec below declares them. */
+enum { SIGCHLD_CHILDREN, SIGCHLD_PATTERN, SIGCHLD_METHOD, SIGCHLD_CHILD, SIGCHLD_STEP_US, SIGCHLD_RELEASE };
+
+static int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
-	long n = iv[0];
-	enum sc_pattern pat = (enum sc_pattern)iv[1];
-	const struct sc_method *m = sc_method_find(sv[2]);
-	int exec = iv[3] == 1, by_parent = iv[5] == 1;
+	long n = iv[SIGCHLD_CHILDREN];
+	enum sc_pattern pat = (enum sc_pattern)iv[SIGCHLD_PATTERN];
+	const struct sc_method *m = sc_method_find(sv[SIGCHLD_METHOD]);
+	int exec = iv[SIGCHLD_CHILD] == 1, by_parent = iv[SIGCHLD_RELEASE] == 1;
 	if (n < 1 || n > MAX_CHILDREN || !m) {
 		snprintf(err, errlen, "children must be 1..%d and method one of %s", MAX_CHILDREN, sc_method_names);
 		return -1;
@@ -336,13 +339,13 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	int two = m->reap == R_ANY;
 	if (two) {
 		r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .naive = 1, .want = n,
-				    .step_ns = (uint64_t)iv[4] * 1000, .by_parent = by_parent};
+				    .step_ns = (uint64_t)iv[SIGCHLD_STEP_US] * 1000, .by_parent = by_parent};
 		int rc = run_round(&r, pat, &naive, err, errlen);
 		sc_free(&r);
 		if (rc < 0)
 			return -1;
 	}
-	r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .want = n, .step_ns = (uint64_t)iv[4] * 1000,
+	r = (struct sc_run){.m = m, .ctx = ctx, .exec = exec, .want = n, .step_ns = (uint64_t)iv[SIGCHLD_STEP_US] * 1000,
 			    .by_parent = by_parent};
 	if (run_round(&r, pat, &t, err, errlen) < 0) {
 		sc_free(&r);
@@ -391,3 +394,20 @@ int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, char *err
 	sc_free(&r);
 	return 0;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind sigchld_kinds[] = {
+	{.name = "sigchld",
+	 .summary = "CHILDREN exit (barrier, staggered, busy parent): what one notification method tells the parent",
+	 .args = {[SIGCHLD_CHILDREN] = {"children", ARG_INT, 0, "10", NULL},
+		  [SIGCHLD_PATTERN] = {"pattern", ARG_CHOICE, 0, "barrier", "barrier|staggered|busy"},
+		  [SIGCHLD_METHOD] = {"method", ARG_CHOICE, 1, NULL, sc_method_names},
+		  [SIGCHLD_CHILD] = {"child", ARG_CHOICE, 0, "direct", "direct|exec"},
+		  [SIGCHLD_STEP_US] = {"step_us", ARG_INT, 0, "100", NULL},
+		  [SIGCHLD_RELEASE] = {"release", ARG_CHOICE, 0, "helper", "helper|parent"}},
+	 .run = exp_sigchld,
+	 .flags = KIND_ALONE,
+	 .keys = "num.{children,clean_ms,delay_iqr_us,delay_max_us,delay_mean_us,delay_median_us,delay_min_us,delay_p99_us,distinct_pids,dup_reports,echild,exit_spread_us,exits,exits_before_first_note,exits_in_busy,exits_in_reap,exits_in_release,exits_in_wait,foreign,learned,left_after_correct,looks,make_ms,named_ours,notifications,notifications_late,notifications_naive,parent_cpu_ms,parent_runq_ms,pidfd_early,reap_max_us,reaped,reaped_naive,samples,samples_blocked,samples_pending,samples_running,sigchld_handled,wait_ms,wakeups,zombies_naive} "
+		 "sigchld.{child,complete,method}"},
+	{0},
+};

@@ -224,14 +224,33 @@ static const struct {
 
 const char threads_scenarios[] = "leader_exit|thread_exec|thread_pidfd";
 
-int exp_threads(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
+/* The arguments of `run threads`, named where the spec below declares them. */
+enum { THREADS_SCENARIO };
+
+static int exp_threads(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
 	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
-		if (strcmp(scenarios[i].name, sv[0]) == 0) {
-			obs_put(ctx, "threads.scenario", "%s", sv[0]);
+		if (strcmp(scenarios[i].name, sv[THREADS_SCENARIO]) == 0) {
+			obs_put(ctx, "threads.scenario", "%s", sv[THREADS_SCENARIO]);
 			return scenarios[i].run(ctx, err, errlen);
 		}
-	snprintf(err, errlen, "unknown scenario %s", sv[0]);
+	snprintf(err, errlen, "unknown scenario %s", sv[THREADS_SCENARIO]);
 	return -1;
 }
+
+/* The experiment kinds of this file (the families' registry lists them). */
+const struct step_kind threads_kinds[] = {
+	{.name = "threads",
+	 .summary = "a multi-threaded child of the backend: leader exits first, a thread execs, PIDFD_THREAD",
+	 .args = {[THREADS_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, threads_scenarios}},
+	 .run = exp_threads,
+	 .keys = "after.{info,pidfd_poll,waitid} "
+		 "exec.{pidfd_poll,probe_pid,probe_pid_is_leader,thread.info,thread_pidfd_poll,waitid} "
+		 "kid.{ns_pid,pid,pidfd_from} "
+		 "leader.{info,info_pid,info_tgid_is_process,pidfd_poll,state,waitid_wnohang} "
+		 "process.{poll_after_exit,poll_after_thread,waitid} "
+		 "thread.{exited.info,exited_poll,fdinfo_pid_is_tid,live.info,live.info_pid,live.info_tgid_is_process,live_poll,open_plain,signal0,tid_differs,waitid} "
+		 "threads.scenario"},
+	{0},
+};

@@ -1,0 +1,20 @@
+/* experiment.h: what an experiment (a step kind run in place of the
+ * probe's spawn) may call besides the observation API (step_ctx.h). */
+#ifndef SPAWNLAB_EXPERIMENT_H
+#define SPAWNLAB_EXPERIMENT_H
+
+#include <stddef.h>
+
+#include "core/step_ctx.h"
+
+/* Sort and summarise microsecond samples into num.<prefix>_{min,median,p99,max,iqr,mean}_us. */
+void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t n);
+/* A set-up call of an experiment failed: that is a broken unit, not a
+ * kernel observation (LTP's TBROK).  Writes "FILE:LINE: WHAT: strerror" to
+ * ERR and returns -1, so `return EXP_BROKE(err, errlen, "pipe2");` reads as
+ * the scenario.  errno is taken as it was on entry. */
+int exp_broke_at(const char *file, int line, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+#define EXP_BROKE(err, errlen, ...) exp_broke_at(__FILE__, __LINE__, (err), (errlen), __VA_ARGS__)
+
+#endif
