@@ -17,6 +17,7 @@
 #include "cli/cmd.h"
 #include "lib/feature.h"
 #include "core/run.h"
+#include "out/out.h"
 #include "core/sandbox.h"
 #include "lib/util.h"
 

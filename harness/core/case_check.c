@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sys/libc_ext.h"
-#include "core/runner.h"
+#include "core/unit.h"
 #include "lib/util.h"
 
 const char *expect_op_name(enum expect_op op)

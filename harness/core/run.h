@@ -1,5 +1,5 @@
-/* run.h: one `spawnlab run`: the selected cases, their units, and the
- * writers that present them (text, TAP, JSON, JUnit). */
+/* run.h: one `spawnlab run`: the selected cases, their units, and how
+ * they are scheduled; the writers that present them are out/out.h. */
 #ifndef SPAWNLAB_RUN_H
 #define SPAWNLAB_RUN_H
 
@@ -62,8 +62,8 @@ typedef void (*case_emit_fn)(struct run *r, struct case_run *cr, size_t idx, voi
 typedef void (*run_tick_fn)(struct run *r, void *arg);
 void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomic_t *stop, case_emit_fn emit,
 	       run_tick_fn tick, void *arg);
-/* Does case C measure time, rates or races (its experiment is in the
- * table of measuring experiments)? */
+/* Does case C measure time, rates or races (its experiment's kind is
+ * KIND_ALONE)? */
 int case_runs_alone(const struct sl_case *c);
 /* R->fam, one family_time per family in the order they come, and each
  * case's fam and alone (run_cases does it if R->fam is NULL). */
@@ -79,11 +79,6 @@ int run_room(int jobs, char *why, size_t len);
  * cases got one. */
 size_t run_history(struct run *r, const char *runs_dir, const char *baselines_dir);
 
-/* out_text.c: the status line on a terminal (cases done of total,
- * failures, current family, time left) and the per-family times. */
-void out_text_status(FILE *f, const struct run *r, uint64_t start_us);
-void out_text_status_clear(FILE *f);
-void out_text_families(FILE *f, const struct run *r);
 
 /* The case's outcome from its units: fail or error if any unit did,
  * skip if every unit skipped, else pass. */
@@ -92,21 +87,5 @@ enum outcome case_outcome(const struct case_run *cr);
  * the backend, and the case names it or says `backends none`). */
 int run_has_unit(const struct run *r, const struct sl_case *c, size_t b);
 
-void out_text_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
-void out_text_summary(FILE *f, const struct run *r, const char *result_path);
-void out_tap_header(FILE *f, const struct run *r);
-void out_tap_case(FILE *f, const struct run *r, const struct case_run *cr, size_t idx);
-void out_tap_footer(FILE *f, const struct run *r);
-/* JUnit XML (out_junit.c): to F, or to DIR/junit.xml (0, or -1 after a
- * message on stderr). */
-void out_junit(FILE *f, const struct run *r);
-int out_junit_file(const struct run *r, const char *dir);
-/* `spawnlab bench`'s table (out_bench.c). */
-void out_bench_table(FILE *f, const struct run *r);
-/* The whole result document. */
-void result_json(FILE *f, const struct run *r);
-/* The environment object (also used by `spawnlab features --json`). */
-struct json;
-void env_json(struct json *j);
 
 #endif

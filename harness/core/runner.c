@@ -37,12 +37,6 @@
 #define SPAWNER_SETUP_BROKE 3
 #define SPAWNER_HARNESS_BROKE 4
 
-const char *outcome_name(enum outcome o)
-{
-	static const char *const n[] = {"pass", "fail", "skip", "error", "xfail", "xpass"};
-	return n[o];
-}
-
 struct spawner_arg {
 	const struct sl_case *c;
 	const struct backend *be;
@@ -60,27 +54,6 @@ static void obs_write(const char *tmp, struct sbuf *b)
 		write_all(fd, b->s, b->len);
 		close(fd);
 	}
-}
-
-void obs_put(struct step_ctx *ctx, const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	char *v;
-	va_start(ap, fmt);
-	int r = vasprintf(&v, fmt, ap);
-	va_end(ap);
-	if (r < 0)
-		return;
-	sb_addf(ctx->ob, "%s %s\n", key, v);
-	free(v);
-}
-
-void obs_num(struct step_ctx *ctx, const char *key, double v)
-{
-	if (v == (double)(long long)v)
-		sb_addf(ctx->ob, "num.%s %lld\n", key, (long long)v);
-	else
-		sb_addf(ctx->ob, "num.%s %.3f\n", key, v);
 }
 
 static void reset_self(const char *tmp)
@@ -261,23 +234,6 @@ static int spawner_main(void *argp)
 	}
 	obs_write(a->tmp, &ob);
 	return 0;
-}
-
-void unit_result_free(struct unit_result *u)
-{
-	free(u->reason);
-	kv_free(&u->obs);
-	for (size_t i = 0; i < u->nexps; i++) {
-		free(u->exps[i].want);
-		free(u->exps[i].actual);
-	}
-	free(u->exps);
-	for (size_t i = 0; i < u->nfinds; i++) {
-		free(u->finds[i].want);
-		free(u->finds[i].actual);
-	}
-	free(u->finds);
-	memset(u, 0, sizeof *u);
 }
 
 static int skip(struct unit_result *u, const char *fmt, const char *arg)

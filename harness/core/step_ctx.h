@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "backends/backend.h"
+#include "core/obs.h"
 #include "lib/util.h"
 
 struct step_ctx {
@@ -15,10 +16,5 @@ struct step_ctx {
 	struct sbuf *ob;            /* the observation being written */
 	uint64_t deadline_ms;       /* mono_ms() by which the unit must be done */
 };
-
-/* For experiments: record an observed value, or a measured number (which
- * also goes into the result's "numbers", and is observable as num.KEY). */
-void obs_put(struct step_ctx *ctx, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void obs_num(struct step_ctx *ctx, const char *key, double v);
 
 #endif

@@ -28,6 +28,7 @@
 #include "lib/feature.h"
 #include "sys/libc_ext.h"
 #include "lib/names.h"
+#include "lib/reap.h"
 #include "lib/util.h"
 #include "sys/sys.h"
 
@@ -55,39 +56,10 @@ __attribute__((format(printf, 4, 5))) static enum feat_state say(char *d, size_t
 	return s;
 }
 
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-/* Reap PID within MS milliseconds, else SIGKILL it and reap it.
- * 0: reaped in time; -1: waitpid failed (errno); -2: killed after timeout. */
+/* Reap PID within MS milliseconds, else SIGKILL it and reap it (reap.h). */
 static int reap(pid_t pid, int *status, long ms)
 {
-	struct timespec t0, nap = {0, 1000000};
-	int st;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pid_t w = waitpid(pid, &st, WNOHANG | __WALL);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			return -1;
-		if (ms_since(&t0) > ms) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
-				;
-			if (status)
-				*status = st;
-			return -2;
-		}
-		nanosleep(&nap, NULL);
-	}
-	if (status)
-		*status = st;
-	return 0;
+	return sl_reap_by(pid, status, mono_ms() + (uint64_t)(ms > 0 ? ms : 0));
 }
 
 /* A pidfd for this process: pidfd_open, else a /proc/self directory fd,

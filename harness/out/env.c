@@ -9,6 +9,7 @@
 #include "lib/json.h"
 #include "sys/libc_ext.h"
 #include "core/run.h"
+#include "out/out.h"
 #include "core/sandbox.h"
 
 #ifndef SL_VERSION

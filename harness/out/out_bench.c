@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/run.h"
+#include "out/out.h"
 
 static double num(const struct unit_result *u, const char *key)
 {

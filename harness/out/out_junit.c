@@ -33,6 +33,7 @@
 
 #include "sys/libc_ext.h"
 #include "core/run.h"
+#include "out/out.h"
 #include "core/sandbox.h"
 #include "lib/util.h"
 #include "lib/xml.h"

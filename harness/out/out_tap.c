@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/run.h"
+#include "out/out.h"
 
 /* A TAP line must not contain a newline, and '#' would start a directive. */
 static void put_clean(FILE *f, const char *s)

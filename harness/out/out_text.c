@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/run.h"
+#include "out/out.h"
 #include "lib/util.h"
 
 static const char *const label[] = {"PASS", "FAIL", "SKIP", "ERROR", "XFAIL", "XPASS"};

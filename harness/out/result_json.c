@@ -6,6 +6,7 @@
 
 #include "lib/json.h"
 #include "core/run.h"
+#include "out/out.h"
 
 #define RESULT_SCHEMA_VERSION 2
 

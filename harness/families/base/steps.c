@@ -408,5 +408,6 @@ const struct step_kind base_steps[] = {
 	{.name = "sleep",
 	 .summary = "sleep MS milliseconds (bounded by the case timeout)",
 	 .args = {{"ms", ARG_INT, 1, NULL, NULL}},
-	 .run = st_sleep}
+	 .run = st_sleep},
+	{0},
 };

@@ -27,6 +27,7 @@
 #include "families/experiments.h"
 #include "core/kv.h"
 #include "lib/names.h"
+#include "lib/reap.h"
 #include "lib/util.h"
 
 enum kind { K_SHARE, K_VFORK, K_INVALID };
@@ -180,21 +181,6 @@ static void state(const struct cs_row *r, char *buf, size_t len)
 	}
 }
 
-static int reap(pid_t pid, struct step_ctx *ctx, int *status)
-{
-	while (mono_ms() < ctx->deadline_ms) {
-		pid_t w = waitpid(pid, status, WNOHANG | __WALL);
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -1;
-		nap_ms(1);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, status, __WALL);
-	errno = ETIMEDOUT;
-	return -1;
-}
 
 #define STACK_SIZE (256 * 1024)
 
@@ -274,7 +260,7 @@ static int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx
 	if (barrier[0] >= 0)
 		close(barrier[0]);
 	int status = 0;
-	if (pid > 0 && reap(pid, ctx, &status) < 0) {
+	if (pid > 0 && sl_reap_by(pid, &status, ctx->deadline_ms) != SL_REAPED) {
 		snprintf(err, errlen, "waiting for the clone child: %s", strerror(errno));
 		return -1;
 	}

@@ -27,6 +27,7 @@
 #include "families/eintr/eintr.h"
 #include "families/experiments.h"
 #include "lib/names.h"
+#include "lib/reap.h"
 #include "lib/util.h"
 
 #define ROW_BUDGET_MS 4000
@@ -56,22 +57,6 @@ static void nap_ms(long ms)
 		;
 }
 
-/* Reap the party within the deadline; SIGKILL it when time is up. */
-static void reap(pid_t pid, uint64_t deadline_ms)
-{
-	for (;;) {
-		pid_t r = waitpid(pid, NULL, WNOHANG);
-		if (r == pid || (r < 0 && errno != EINTR))
-			return;
-		if (mono_ms() >= deadline_ms) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			return;
-		}
-		nap_ms(1);
-	}
-}
 
 static int completed_as_wanted(const struct eintr_call *c, const struct eintr_env *e)
 {
@@ -267,7 +252,7 @@ static int run_row(const struct eintr_call *c, enum eintr_mode m, int classic, s
 	}
 out:
 	if (pid > 0)
-		reap(pid, mono_ms() + 1000);
+		sl_reap_by(pid, NULL, mono_ms() + 1000);
 	if (cgate[0] >= 0 && pid < 0)
 		close(cgate[0]);
 	if (cgate[1] >= 0)

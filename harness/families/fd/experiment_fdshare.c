@@ -26,6 +26,7 @@
 #include "core/kv.h"
 #include "lib/names.h"
 #include "sys/sys.h"
+#include "lib/reap.h"
 #include "lib/util.h"
 
 enum layout { L_DENSE, L_SPARSE };
@@ -113,22 +114,6 @@ static void forward(struct step_ctx *ctx, const char *text)
 	kv_free(&m);
 }
 
-static int wait_bounded(pid_t pid, struct step_ctx *ctx, int *status)
-{
-	while (mono_ms() < ctx->deadline_ms) {
-		pid_t w = waitpid(pid, status, WNOHANG | __WALL);
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -1;
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, status, __WALL);
-	errno = ETIMEDOUT;
-	return -1;
-}
 
 /* The arguments of `run fd_share`, named where the spec below declares them. */
 enum { FD_SHARE_ROW };
@@ -177,7 +162,7 @@ static int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, c
 		return errno == ENOSYS ? STEP_UNSUPPORTED : -1;
 	}
 	int status = 0;
-	if (wait_bounded((pid_t)pid, ctx, &status) < 0) {
+	if (sl_reap_by((pid_t)pid, &status, ctx->deadline_ms) != SL_REAPED) {
 		snprintf(err, errlen, "waiting for the clone3 child: %s", strerror(errno));
 		return -1;
 	}
