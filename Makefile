@@ -170,7 +170,8 @@ $(BUILD)/$(PDSPAWN_SO): $(PDSPAWN_LIB_OBJ) $(PDSPAWN_DIR)/pdspawn.map
 # pdspawn-check: the promises and the regression checks, linked against
 # the archive as a program that uses it would be (plus harness/sys for
 # its own raw calls, which must not clash with the archive's copies).
-PDSPAWN_CHECK_SRC := $(wildcard $(PDSPAWN_DIR)/check*.c) $(PDSPAWN_DIR)/pdspawn_check.c
+# (and the one libc identification, sys/libc_ext.c, that the driver uses too)
+PDSPAWN_CHECK_SRC := $(wildcard $(PDSPAWN_DIR)/check*.c) $(PDSPAWN_DIR)/pdspawn_check.c harness/sys/libc_ext.c
 $(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a -lpthread

@@ -41,11 +41,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <gnu/libc-version.h>
-#endif
 
 #include "pdspawn/check.h"
+#include "sys/libc_ext.h"
 #include "sys/sys.h"
 
 #define GUARD_S 60 /* bound on one check, then "Bail out!" */
@@ -471,15 +469,6 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void libc_name(char *buf, size_t len)
-{
-#ifdef __GLIBC__
-	snprintf(buf, len, "glibc %s", gnu_get_libc_version());
-#else
-	snprintf(buf, len, "not glibc (musl or another libc)");
-#endif
-}
-
 static int write_json(const char *path, const int *selected, const struct outcome *pd, const struct check_api *pfs,
 		      const char *pfs_why, const struct outcome *pf)
 {
@@ -488,8 +477,7 @@ static int write_json(const char *path, const int *selected, const struct outcom
 		return -1;
 	struct utsname u;
 	uname(&u);
-	char libc[64];
-	libc_name(libc, sizeof libc);
+	const char *libc = libc_label(); /* "glibc 2.36", "musl 1.2.5" */
 	int how = pdspawn_uses_clone3();
 	fprintf(f, "{\n  \"schema\": \"pdspawn-check/1\",\n  \"kernel\": ");
 	json_str(f, u.release);
