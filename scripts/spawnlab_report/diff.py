@@ -19,13 +19,18 @@ BAD = ("fail", "error")
 #  - SIGCHLD coalescing counts: how many exits shared a signal depends on
 #    scheduling (signal(7): standard signals do not queue); the guaranteed
 #    facts (every child reaped, none left) are expectations, i.e. outcomes;
+#  - where the SIGCHLD parent was while its children exited (exits in each
+#    phase, the exits' spread, how often it looked, /proc samples of its
+#    state): a picture of one run's scheduling, not a property of the kernel;
 #  - the signal storm of libc/handler_never_in_child: signals sent and
 #    handled in the parent depend on scheduling.
 DEFAULT_IGNORE = ("num.spawn_us", "num.*_max_us", "num.*_p99_us", "num.*_iqr_us", "num.*_mean_us",
                   "num.elapsed_us", "num.stopped_us", "num.rem_ms", "num.*_ms", "num.ms", "num.delay_*",
                   "num.notifications", "num.notifications_naive", "num.wakeups", "num.distinct_pids",
                   "num.named_ours", "num.zombies_naive", "num.reaped_naive", "num.sigchld_handled",
-                  "num.pidfd_early", "num.signals_sent", "num.handler_in_parent")
+                  "num.pidfd_early", "num.signals_sent", "num.handler_in_parent",
+                  "num.exits_in_*", "num.exits_before_first_note", "num.exit_spread_us", "num.looks",
+                  "num.samples", "num.samples_*", "num.notifications_late")
 # Timing medians and minima (cost, bench), their ratios to the floor, and the
 # race leak counts (and the storm's kills and handler runs in children) are
 # compared with their own, wider band: a symmetric
