@@ -254,7 +254,7 @@ run: all
 	fi; exit $$rc
 
 test: all deps
-	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests $(PYTEST_FLAGS)
+	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q --durations=20 tests $(PYTEST_FLAGS)
 
 # Spawn cost per backend against parent size, with the vfork+execve floor
 # (cases/bench, run only when named).  Prints the table; numbers go to

@@ -147,6 +147,9 @@ def test_plants_are_well_formed():
         assert os.path.basename(p).startswith(num + '-'), p
         assert f'+const char sl_planted_{num}[]' in text and f'"SL_PLANTED {num} ' in text, p
         re.compile(head['Finding'].strip())
+        # it still applies to this tree (a refactor of the planted file must carry the plants along)
+        r = subprocess.run(['patch', '-p1', '--dry-run', '-s', '-f', '-i', p], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, f'{os.path.basename(p)} no longer applies: {r.stdout}{r.stderr}'
 
 
 def test_no_plant_in_normal_builds(replay):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, features, run_json, units
+from conftest import BUILD, ROOT, features, run, run_json, units
 
 
 def test_libc_cases_pass(tmp_path):
@@ -38,13 +38,16 @@ def test_libc_cases_pass(tmp_path):
 
 
 def test_libc_spawn_refuses_other_backends(tmp_path, cases_dir):
-    """The experiment calls posix_spawn itself: with another backend it is a
-    set-up error, never a silent pass."""
-    (cases_dir / "x.case").write_text(
-        "case c\ndesc d\nsource s\nbackends fork\nrun libc_spawn\nexpect spawn.errno = 0\n")
+    """The experiment calls posix_spawn itself (its kind takes posix_spawn
+    only): a case naming another backend does not load, never a silent
+    pass; a case naming none gets posix_spawn alone."""
+    f = cases_dir / "x.case"
+    f.write_text("case c\ndesc d\nsource s\nbackends fork\nrun libc_spawn\nexpect spawn.errno = 0\n")
+    p = run(["check", str(f)])
+    assert p.returncode == 2 and f"{f}:1: " in p.stderr and "own API of posix_spawn only" in p.stderr, p.stderr
+    f.write_text("case c\ndesc d\nsource s\nrun libc_spawn\nexpect spawn.errno = 0\n")
     p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
-    unit = doc["cases"][0]["backends"][0]
-    assert unit["outcome"] == "error" and "backend posix_spawn only" in unit["reason"]
+    assert [u["backend"] for u in doc["cases"][0]["backends"]] == ["posix_spawn"]
 
 
 def test_libc_case_can_fail(tmp_path, cases_dir):

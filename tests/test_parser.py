@@ -67,10 +67,10 @@ BAD = [
      "expect flag.known = yes\nexpect umask = 0022\n", 7, "got 'umask'"),
     ("unknown_show_key", GOOD + "show num.leaks\n", 1, "got 'num.leaks'"),
     # The backends a kind takes, declared in its own file.
-    ("own_api_other_backend", "case a\ndesc d\nsource s\nrun clone_flag flag=newtime\nexpect flag.known = yes\n",
-     1, "calls the own API of clone3 only"),
+    ("own_api_other_backend", "case a\ndesc d\nsource s\nbackends clone3,fork\nrun clone_flag flag=newtime\n"
+     "expect flag.known = yes\n", 1, "calls the own API of clone3 only"),
     ("own_children_without_none", "case a\ndesc d\nsource s\nbackends fork\nrun pid_ns scenario=set_tid_levels\n"
-     "expect num.levels > 0\n", 1, "expected 'backends none'"),
+     "expect settid.errno = 0\n", 1, "expected 'backends none'"),
     ("none_with_a_spawn", GOOD + "backends none\n", 1, "'backends none' expected only with an experiment"),
 ]
 
@@ -105,6 +105,16 @@ def test_good_file_checks(tmp_path):
     p = run(["check", str(f)])
     assert p.returncode == 0, p.stderr
     assert "3 cases parsed" in p.stdout
+
+
+def test_a_kind_names_the_backends_a_case_leaves_out(tmp_path):
+    """No `backends` line: the backends the experiment's kind takes (clone3
+    for clone_flag, none for pid_ns), so such a case loads without one."""
+    f = tmp_path / "implied.case"
+    f.write_text("case a\ndesc d\nsource s\nrun clone_flag flag=newtime\nexpect flag.known = yes\n\n"
+                 "case b\ndesc d\nsource s\nrun pid_ns scenario=set_tid_levels\nexpect settid.errno = 0\n")
+    p = run(["check", str(f)])
+    assert p.returncode == 0, p.stderr
 
 
 def test_all_shipped_cases_parse():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, backends, features, run_json, units
+from conftest import BUILD, backends, features, run, run_json, units
 
 # Rows that need a libc extension, by the feature `spawnlab features` probes.
 NEEDS = {"tcsetpgrp": "posix_spawn_file_actions_addtcsetpgrp_np",
@@ -99,9 +99,11 @@ def test_experiment_can_fail(tmp_path, cases_dir):
     assert p.returncode == 1 and unit["outcome"] == "fail", unit
 
 
-def test_other_backends_are_a_setup_error(tmp_path, cases_dir):
-    (cases_dir / "x.case").write_text("case c\ndesc d\nsource s\nbackends fork\n"
-                                      "run spawn_attr row=setsid\nexpect spawn.errno = 0\n")
-    p, doc = run_json(tmp_path, "--cases", str(cases_dir.parent), "--probe", str(BUILD / "probe"))
-    unit = units(doc)[("t/c", "fork")]
-    assert unit["outcome"] == "error" and "posix_spawn or pidfd_spawn" in unit["reason"]
+def test_other_backends_do_not_load(tmp_path, cases_dir):
+    """spawn_attr calls the libc's own API: a case naming fork is refused
+    where it is written, with the backends the kind takes."""
+    f = cases_dir / "x.case"
+    f.write_text("case c\ndesc d\nsource s\nbackends fork\nrun spawn_attr row=setsid\nexpect spawn.errno = 0\n")
+    p = run(["check", str(f)])
+    assert p.returncode == 2 and f"{f}:1: " in p.stderr, p.stderr
+    assert "own API of posix_spawn,pidfd_spawn,clone3 only" in p.stderr, p.stderr

@@ -134,7 +134,8 @@ struct sl_case {
 	char *desc;
 	struct source sources[CASE_MAX_SOURCES];
 	size_t nsources;
-	unsigned long backends; /* bit per backend; all by default */
+	unsigned long backends; /* bit per backend; by default all, or those its experiment takes */
+	int backends_named;     /* the case has a `backends` line */
 	char *needs[CASE_MAX_NEEDS];
 	size_t nneeds;
 	int needs_root;

@@ -710,6 +710,19 @@ static int finish_case(struct parser *p, struct sl_case *c, struct case_list *ou
 			 c->id);
 	else if (c->nexpects == 0)
 		r = perr(p, "case '%s': expected at least one 'expect' line", c->id);
+	/* No `backends` line: the backends its experiment takes (its kind's
+	 * .backends), else every backend. */
+	const struct step_kind *ex = c->experiment.kind;
+	if (r == 0 && !c->backends_named && ex && ex->backends) {
+		if (strcmp(ex->backends, "none") == 0) {
+			c->no_backend = 1;
+			c->backends = 0;
+		} else {
+			char *list = xstrdup(ex->backends);
+			r = parse_backend_list(p, list, &c->backends);
+			free(list);
+		}
+	}
 	for (size_t i = 0; r == 0 && i < c->nfindings; i++)
 		r = bind_finding(p, c, &c->findings[i]);
 	p->line = c->line;
@@ -836,6 +849,7 @@ static int parse_line(struct parser *p, char *s, struct sl_case **cur, const cha
 			return perr(p, "expected at most %d 'source' lines", CASE_MAX_SOURCES);
 		return parse_source(p, &c->sources[c->nsources++], rest);
 	} else if (strcmp(kw, "backends") == 0) {
+		c->backends_named = 1;
 		c->no_backend = strcmp(rest, "none") == 0;
 		if (c->no_backend)
 			c->backends = 0;
