@@ -153,6 +153,36 @@ def subset(doc, *patterns):
 HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 
 
+SCRIPTS = ROOT / "scripts"
+# The version matrix on a small scale, booted once per session and shared by
+# test_matrix.py and test_vm.py: the host, Debian bullseye's 5.10 in a VM
+# (the oldest kernel of the matrix, where pdspawn takes its fallback paths)
+# and trixie's glibc on the host's kernel, each running the smoke subset.
+MATRIX_KERNEL = "bullseye"
+MATRIX_LIBC = "glibc-trixie"
+
+
+def script(name, *args, timeout=300, **kw):
+    return subprocess.run(["/usr/bin/python3", str(SCRIPTS / name), *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+
+@pytest.fixture(scope="session")
+def matrix_run(tmp_path_factory):
+    """(folder, CompletedProcess) of scripts/matrix --kernels MATRIX_KERNEL
+    --libcs MATRIX_LIBC with the smoke subsets; skips with the command that
+    would enable it when qemu or busybox is missing."""
+    for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"), ("busybox", "busybox-static")):
+        if not shutil.which(tool) and not os.path.exists(f"/bin/{tool}"):
+            pytest.skip(f"{tool} not installed (apt-get install {pkg})")
+    out = tmp_path_factory.mktemp("matrix")
+    p = script("matrix", "--build", BUILD, "--kernels", MATRIX_KERNEL, "--libcs", MATRIX_LIBC,
+               "--kernel-subset", "smoke", "--libc-subset", "smoke", "--out", out, timeout=1800)
+    if "debian-apt: cannot fetch" in p.stdout + p.stderr:
+        pytest.skip("the Debian archive is not reachable: " + (p.stdout + p.stderr)[-300:])
+    return out, p
+
+
 @pytest.fixture(scope="session")
 def default_run(tmp_path_factory):
     """The default suite, run once per session as `make run` runs it (every

@@ -15,17 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, validate
+from conftest import BUILD, ROOT, validate  # noqa: F401
 
-PY = "/usr/bin/python3"
-SCRIPTS = ROOT / "scripts"
-KERNEL_SUITE = "trixie"
-LIBC = "glibc-trixie"
-
-
-def script(name, *args, timeout=300, **kw):
-    return subprocess.run([PY, str(SCRIPTS / name), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kw)
+from conftest import MATRIX_KERNEL as KERNEL_SUITE, MATRIX_LIBC as LIBC, SCRIPTS, script
 
 
 def load(path):
@@ -33,16 +25,8 @@ def load(path):
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory):
-    for tool, pkg in (("qemu-system-x86_64", "qemu-system-x86"), ("busybox", "busybox-static")):
-        if not shutil.which(tool) and not os.path.exists(f"/bin/{tool}"):
-            pytest.skip(f"{tool} not installed (apt-get install {pkg})")
-    out = tmp_path_factory.mktemp("matrix")
-    p = script("matrix", "--build", BUILD, "--kernels", KERNEL_SUITE, "--libcs", LIBC, "--kernel-subset", "smoke",
-               "--libc-subset", "smoke", "--out", out, timeout=1800)
-    if "debian-apt: cannot fetch" in p.stdout + p.stderr:
-        pytest.skip("the Debian archive is not reachable: " + (p.stdout + p.stderr)[-300:])
-    return out, p
+def matrix(matrix_run):
+    return matrix_run
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +40,7 @@ def test_matrix_runs_every_column_and_says_where_the_report_is(matrix, cols):
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-2000:]
     assert set(cols) == {"host", f"linux-{KERNEL_SUITE}", LIBC}
     assert f"history: {out / 'history.html'}" in p.stdout
-    assert re.search(r"\[\d+/\d+\] kernel: Debian trixie in a VM", p.stdout), p.stdout
+    assert re.search(rf"\[\d+/\d+\] kernel: Debian {KERNEL_SUITE} in a VM", p.stdout), p.stdout
     for name, doc in cols.items():
         col = doc["column"]
         assert col["subset"] == "smoke" and col["patterns"] == ["exec", "fd/closefrom", "libc/reserved_signals*"]
