@@ -454,7 +454,7 @@ static enum res run_one(size_t i, const struct check_api *api, char *why, size_t
 	return r;
 }
 
-static void json_str(FILE *f, const char *s)
+static void put_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -480,11 +480,11 @@ static int write_json(const char *path, const int *selected, const struct outcom
 	const char *libc = libc_label(); /* "glibc 2.36", "musl 1.2.5" */
 	int how = pdspawn_uses_clone3();
 	fprintf(f, "{\n  \"schema\": \"pdspawn-check/1\",\n  \"kernel\": ");
-	json_str(f, u.release);
+	put_string(f, u.release);
 	fprintf(f, ",\n  \"arch\": ");
-	json_str(f, u.machine);
+	put_string(f, u.machine);
 	fprintf(f, ",\n  \"libc\": ");
-	json_str(f, libc);
+	put_string(f, libc);
 	fprintf(f, ",\n  \"pdspawn_path\": \"%s\",\n  \"apis\": [\n",
 		how > 0 ? "clone3" : how == 0 ? "clone" : "none");
 	for (int a = 0; a < 2; a++) {
@@ -493,7 +493,7 @@ static int write_json(const char *path, const int *selected, const struct outcom
 			a && !pfs ? "false" : "true");
 		if (a && !pfs) {
 			fprintf(f, ", \"why\": ");
-			json_str(f, pfs_why);
+			put_string(f, pfs_why);
 		}
 		fprintf(f, ", \"checks\": [");
 		int first = 1;
@@ -501,9 +501,9 @@ static int write_json(const char *path, const int *selected, const struct outcom
 			if (!selected[i])
 				continue;
 			fprintf(f, "%s\n      {\"name\": \"%s\", \"what\": ", first ? "" : ",", checks[i].name);
-			json_str(f, checks[i].what);
+			put_string(f, checks[i].what);
 			fprintf(f, ", \"result\": \"%s\", \"why\": ", res_name[o[i].r]);
-			json_str(f, o[i].why);
+			put_string(f, o[i].why);
 			fputc('}', f);
 			first = 0;
 		}
