@@ -68,12 +68,17 @@ int case_matches(const char *id, const char *pat)
 	return r;
 }
 
-int cmd_list(int argc, char **argv)
+/* Hand every case matching the patterns of ARGV (all without one) to EACH;
+ * exit status 2 when a pattern matched nothing or the cases do not load. */
+static int each_case(int argc, char **argv, void (*each)(const struct sl_case *c))
 {
 	struct case_list cl = {0};
 	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cmd_usage_error("list: unknown option '%s'", argv[i]);
+		if (argv[i][0] == '-') {
+			char fmt[64];
+			snprintf(fmt, sizeof fmt, "%s: unknown option '%%s'", argv[0]);
+			return cmd_usage_error(fmt, argv[i]);
+		}
 	if (case_load_dir(cases_dir(NULL), &cl) < 0)
 		return 2;
 	int shown = 0;
@@ -82,7 +87,7 @@ int cmd_list(int argc, char **argv)
 		for (int p = 1; p < argc && !ok; p++)
 			ok = case_matches(cl.v[i]->id, argv[p]);
 		if (ok) {
-			printf("%-40s %s%s\n", cl.v[i]->id, cl.v[i]->explicit_only ? "[explicit] " : "", cl.v[i]->desc);
+			each(cl.v[i]);
 			shown++;
 		}
 	}
@@ -94,36 +99,30 @@ int cmd_list(int argc, char **argv)
 	return 0;
 }
 
+static void list_one(const struct sl_case *c)
+{
+	printf("%-40s %s%s\n", c->id, c->explicit_only ? "[explicit] " : "", c->desc);
+}
+
+int cmd_list(int argc, char **argv)
+{
+	return each_case(argc, argv, list_one);
+}
+
 /* spawnlab keys [PATTERN...]: per case, the key patterns it can observe
  * (the registry the loader checks expectations against). */
+static void keys_one(const struct sl_case *c)
+{
+	struct sbuf b;
+	sb_init(&b);
+	case_key_patterns(c, &b);
+	printf("%s\t%s\n", c->id, b.s);
+	sb_free(&b);
+}
+
 int cmd_keys(int argc, char **argv)
 {
-	struct case_list cl = {0};
-	for (int i = 1; i < argc; i++)
-		if (argv[i][0] == '-')
-			return cmd_usage_error("keys: unknown option '%s'", argv[i]);
-	if (case_load_dir(cases_dir(NULL), &cl) < 0)
-		return 2;
-	int shown = 0;
-	for (size_t i = 0; i < cl.n; i++) {
-		int ok = argc < 2;
-		for (int p = 1; p < argc && !ok; p++)
-			ok = case_matches(cl.v[i]->id, argv[p]);
-		if (!ok)
-			continue;
-		struct sbuf b;
-		sb_init(&b);
-		case_key_patterns(cl.v[i], &b);
-		printf("%s\t%s\n", cl.v[i]->id, b.s);
-		sb_free(&b);
-		shown++;
-	}
-	case_list_free(&cl);
-	if (argc >= 2 && shown == 0) {
-		fprintf(stderr, "spawnlab: no case matches the given patterns\n");
-		return 2;
-	}
-	return 0;
+	return each_case(argc, argv, keys_one);
 }
 
 int cmd_backends(int argc, char **argv)

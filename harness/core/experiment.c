@@ -1,4 +1,4 @@
-/* experiment_util.c: shared by the experiments. */
+/* experiment.c: shared by the experiments (experiment.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "core/experiment.h"
+#include "core/case.h"
+#include "lib/feature.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -57,5 +59,23 @@ int exp_broke_at(const char *file, int line, char *err, size_t errlen, const cha
 	va_end(ap);
 	const char *base = strrchr(file, '/');
 	snprintf(err, errlen, "%s:%d: %s: %s", base ? base + 1 : file, line, what, e ? strerror(e) : "failed");
+	return -1;
+}
+
+int exp_run_scenario(const struct exp_scenario *table, size_t n, const char *key, const char *name,
+		     struct step_ctx *ctx, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(table[i].name, name) != 0)
+			continue;
+		const char *why = NULL;
+		if (table[i].needs && feature_state(feature_find(table[i].needs), &why) != FEAT_YES) {
+			snprintf(err, errlen, "%s: %s", table[i].needs, why ? why : "not available");
+			return STEP_UNSUPPORTED;
+		}
+		obs_put(ctx, key, "%s", name);
+		return table[i].run(ctx, err, errlen);
+	}
+	snprintf(err, errlen, "unknown scenario %s", name);
 	return -1;
 }

@@ -17,4 +17,18 @@ int exp_broke_at(const char *file, int line, char *err, size_t errlen, const cha
 	__attribute__((format(printf, 5, 6)));
 #define EXP_BROKE(err, errlen, ...) exp_broke_at(__FILE__, __LINE__, (err), (errlen), __VA_ARGS__)
 
+/* One scenario of an experiment that has several (`scenario=NAME`): its
+ * run function, and the feature it needs (a skip naming the feature's
+ * probe where it is missing), or NULL. */
+struct exp_scenario {
+	const char *name;
+	int (*run)(struct step_ctx *ctx, char *err, size_t errlen);
+	const char *needs;
+};
+/* Run the scenario called NAME among the N rows of TABLE, after recording
+ * KEY = NAME; STEP_UNSUPPORTED when its feature is missing, -1 for a name
+ * not in the table. */
+int exp_run_scenario(const struct exp_scenario *table, size_t n, const char *key, const char *name,
+		     struct step_ctx *ctx, char *err, size_t errlen);
+
 #endif

@@ -303,11 +303,7 @@ static int sc_other_pidns(struct step_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct step_ctx *ctx, char *err, size_t errlen);
-	const char *needs; /* feature, or NULL */
-} scenarios[] = {
+static const struct exp_scenario scenarios[] = {
 	{"exit", sc_exit, "pidfd_get_info"},
 	{"killed", sc_killed, "pidfd_get_info"},
 	{"sizes", sc_sizes, "pidfd_get_info"},
@@ -323,19 +319,8 @@ enum { PIDFD_INFO_SCENARIO };
 static int exp_pidfd_info(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
-		if (strcmp(scenarios[i].name, sv[PIDFD_INFO_SCENARIO]) != 0)
-			continue;
-		const char *why = NULL;
-		if (scenarios[i].needs && feature_state(feature_find(scenarios[i].needs), &why) != FEAT_YES) {
-			snprintf(err, errlen, "%s: %s", scenarios[i].needs, why ? why : "not available");
-			return STEP_UNSUPPORTED;
-		}
-		obs_put(ctx, "pidfd_info.scenario", "%s", sv[PIDFD_INFO_SCENARIO]);
-		return scenarios[i].run(ctx, err, errlen);
-	}
-	snprintf(err, errlen, "unknown scenario %s", sv[PIDFD_INFO_SCENARIO]);
-	return -1;
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_info.scenario", sv[PIDFD_INFO_SCENARIO], ctx, err,
+				errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */
@@ -344,7 +329,7 @@ const struct step_kind pidfd_info_kinds[] = {
 	 .summary = "ioctl(PIDFD_GET_INFO) and fdinfo of a backend's child: running, exited, reaped; sizes, non-pidfds",
 	 .args = {[PIDFD_INFO_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, pidfd_info_scenarios}},
 	 .run = exp_pidfd_info,
-	 .keys = "kid.{pid,ns_pid,pidfd_from} fdinfo.{live.nspid,live.pid,nschild.nspid,nschild.pid,reaped.nspid,reaped.pid,zombie.nspid,zombie.pid} "
+	 .keys = "fdinfo.{live.nspid,live.pid,nschild.nspid,nschild.pid,reaped.nspid,reaped.pid,zombie.nspid,zombie.pid} "
 		 "foreign.{get_info,pidfd_send_signal} kid.{ns_pid,pid,pidfd_from} "
 		 "live.{cgroupid_set,egid,errno,euid,mask,pid,ppid,ruid,tgid} "
 		 "notpidfd.{devnull.get_info,devnull.waitid,eventfd.get_info,eventfd.waitid,file.get_info,file.waitid,pipe.get_info,pipe.waitid,procdir.get_info,procdir.waitid} "

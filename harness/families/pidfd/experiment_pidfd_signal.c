@@ -339,11 +339,7 @@ static int sc_getfd(struct step_ctx *ctx, char *err, size_t errlen)
 	return e < 0 ? EXP_BROKE(err, errlen, "the unprivileged helper") : 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct step_ctx *ctx, char *err, size_t errlen);
-	const char *needs;
-} scenarios[] = {
+static const struct exp_scenario scenarios[] = {
 	{"user", sc_user, "pidfd_send_signal"},   {"queue", sc_queue, "pidfd_send_signal"},
 	{"errors", sc_errors, "pidfd_send_signal"}, {"self", sc_self, "pidfd_self"},
 	{"exit_signal", sc_exit_signal, NULL},    {"getfd", sc_getfd, "pidfd_getfd"},
@@ -357,19 +353,8 @@ enum { PIDFD_SIGNAL_SCENARIO };
 static int exp_pidfd_signal(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
-		if (strcmp(scenarios[i].name, sv[PIDFD_SIGNAL_SCENARIO]) != 0)
-			continue;
-		const char *why = NULL;
-		if (scenarios[i].needs && feature_state(feature_find(scenarios[i].needs), &why) != FEAT_YES) {
-			snprintf(err, errlen, "%s: %s", scenarios[i].needs, why ? why : "not available");
-			return STEP_UNSUPPORTED;
-		}
-		obs_put(ctx, "pidfd_signal.scenario", "%s", sv[PIDFD_SIGNAL_SCENARIO]);
-		return scenarios[i].run(ctx, err, errlen);
-	}
-	snprintf(err, errlen, "unknown scenario %s", sv[PIDFD_SIGNAL_SCENARIO]);
-	return -1;
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_signal.scenario", sv[PIDFD_SIGNAL_SCENARIO], ctx, err,
+				errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */
@@ -378,7 +363,7 @@ const struct step_kind pidfd_signal_kinds[] = {
 	 .summary = "pidfd_send_signal and pidfd_getfd on a backend's child: siginfo, errors, exit signals",
 	 .args = {[PIDFD_SIGNAL_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, pidfd_signal_scenarios}},
 	 .run = exp_pidfd_signal,
-	 .keys = "kid.{pid,ns_pid,pidfd_from} err.{bad_flags,bad_signal,closed_fd,not_pidfd,null_signal,proc_dir_fd,reaped,si_code_tkill,si_code_user,signo_mismatch,unprivileged,zombie} "
+	 .keys = "err.{bad_flags,bad_signal,closed_fd,not_pidfd,null_signal,proc_dir_fd,reaped,si_code_tkill,si_code_user,signo_mismatch,unprivileged,zombie} "
 		 "exec.{other_pending,si_code,si_pid_is_child,signal,waitpid_plain} "
 		 "getfd.{bad_flags,cloexec,not_pidfd,reaped,ret,same_ofd,target_not_open,unprivileged,zombie} "
 		 "kid.{ns_pid,pid,pidfd_from} "

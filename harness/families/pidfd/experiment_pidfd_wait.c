@@ -230,12 +230,9 @@ static int sc_echild(struct step_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct step_ctx *ctx, char *err, size_t errlen);
-} scenarios[] = {
-	{"stopcont", sc_stopcont}, {"killed", sc_killed},   {"dumped", sc_dumped},
-	{"wnohang", sc_wnohang},   {"nonblock", sc_nonblock}, {"echild", sc_echild},
+static const struct exp_scenario scenarios[] = {
+	{"stopcont", sc_stopcont, NULL}, {"killed", sc_killed, NULL},   {"dumped", sc_dumped, NULL},
+	{"wnohang", sc_wnohang, NULL},   {"nonblock", sc_nonblock, NULL}, {"echild", sc_echild, NULL},
 };
 
 const char pidfd_wait_scenarios[] = "stopcont|killed|dumped|wnohang|nonblock|echild";
@@ -246,13 +243,8 @@ enum { PIDFD_WAIT_SCENARIO };
 static int exp_pidfd_wait(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
-		if (strcmp(scenarios[i].name, sv[PIDFD_WAIT_SCENARIO]) == 0) {
-			obs_put(ctx, "pidfd_wait.scenario", "%s", sv[PIDFD_WAIT_SCENARIO]);
-			return scenarios[i].run(ctx, err, errlen);
-		}
-	snprintf(err, errlen, "unknown scenario %s", sv[PIDFD_WAIT_SCENARIO]);
-	return -1;
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_wait.scenario", sv[PIDFD_WAIT_SCENARIO], ctx, err,
+				errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */
@@ -261,7 +253,7 @@ const struct step_kind pidfd_wait_kinds[] = {
 	 .summary = "waitid(P_PIDFD) on a backend's child: stopped, continued, killed, dumped; WNOHANG, O_NONBLOCK",
 	 .args = {[PIDFD_WAIT_SCENARIO] = {"scenario", ARG_CHOICE, 1, NULL, pidfd_wait_scenarios}},
 	 .run = exp_pidfd_wait,
-	 .keys = "kid.{pid,ns_pid,pidfd_from} {continued,dumped,exited,killed,nowait,running,stopped,stopped_again}.{errno,si_code,si_errno,si_pid,si_signo,si_status,si_uid} "
+	 .keys = "{continued,dumped,exited,killed,nowait,running,stopped,stopped_again}.{errno,si_code,si_errno,si_pid,si_signo,si_status,si_uid} "
 		 "core.pattern kid.{ns_pid,pid,pidfd_from} "
 		 "open.{exited.errno,exited.si_code,exited.si_errno,exited.si_pid,exited.si_signo,exited.si_status,exited.si_uid,running.errno,running_wnohang.errno,running_wnohang.si_code,running_wnohang.si_errno,running_wnohang.si_pid,running_wnohang.si_signo,running_wnohang.si_status,running_wnohang.si_uid} "
 		 "pidfd_wait.scenario {reaped,self}.errno setfl.{reaped.errno,running.errno} spawner.euid"},

@@ -213,13 +213,10 @@ static int sc_thread_pidfd(struct step_ctx *ctx, char *err, size_t errlen)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(struct step_ctx *ctx, char *err, size_t errlen);
-} scenarios[] = {
-	{"leader_exit", sc_leader_exit},
-	{"thread_exec", sc_thread_exec},
-	{"thread_pidfd", sc_thread_pidfd},
+static const struct exp_scenario scenarios[] = {
+	{"leader_exit", sc_leader_exit, NULL},
+	{"thread_exec", sc_thread_exec, NULL},
+	{"thread_pidfd", sc_thread_pidfd, NULL},
 };
 
 const char threads_scenarios[] = "leader_exit|thread_exec|thread_pidfd";
@@ -230,13 +227,8 @@ enum { THREADS_SCENARIO };
 static int exp_threads(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
-		if (strcmp(scenarios[i].name, sv[THREADS_SCENARIO]) == 0) {
-			obs_put(ctx, "threads.scenario", "%s", sv[THREADS_SCENARIO]);
-			return scenarios[i].run(ctx, err, errlen);
-		}
-	snprintf(err, errlen, "unknown scenario %s", sv[THREADS_SCENARIO]);
-	return -1;
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "threads.scenario", sv[THREADS_SCENARIO], ctx, err,
+				errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */
