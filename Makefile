@@ -170,11 +170,12 @@ $(BUILD)/$(PDSPAWN_SO): $(PDSPAWN_LIB_OBJ) $(PDSPAWN_DIR)/pdspawn.map
 # pdspawn-check: the promises and the regression checks, linked against
 # the archive as a program that uses it would be (plus harness/sys for
 # its own raw calls, which must not clash with the archive's copies).
-# (and the one libc identification, sys/libc_ext.c, that the driver uses too)
+# (and the one libc identification, sys/libc_ext.c, that the driver uses too;
+# -ldl for its dlsym before glibc 2.34)
 PDSPAWN_CHECK_SRC := $(wildcard $(PDSPAWN_DIR)/check*.c) $(PDSPAWN_DIR)/pdspawn_check.c harness/sys/libc_ext.c
 $(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a -lpthread
+	$(CC) $(SL_CFLAGS) $(LDFLAGS) -o $@ $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a -lpthread -ldl
 
 # The same checks with pdspawn held to the paths of a 5.4 kernel: clone()
 # with every signal blocked (no clone3 or CLONE_CLEAR_SIGHAND, as before
@@ -183,7 +184,7 @@ $(BUILD)/pdspawn-check: $(PDSPAWN_CHECK_SRC) $(SYS_SRC) $(BUILD)/libpdspawn.a $(
 $(BUILD)/pdspawn-check-legacy: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDSPAWN_DIR)/check.h Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -DPDSPAWN_NO_CLONE3 -DPDSPAWN_NO_CLOSE_RANGE $(LDFLAGS) -o $@ \
-		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
+		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread -ldl
 
 # pdspawn-vs-pidfd-spawn: pdspawn-check built statically against another
 # Debian suite's glibc (scripts/pdspawn-glibc-sysroot, a sysroot under
@@ -199,7 +200,7 @@ pdspawn-vs-pidfd-spawn: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDS
 	sysroot=$$(scripts/pdspawn-glibc-sysroot $(PFS_SUITE)) && lib=$$sysroot/usr/lib/$(MULTIARCH) && \
 	$(CC) $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness --sysroot=$$sysroot \
 		-B$$lib -L$$lib -static -o $(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) \
-		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread
+		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread -ldl
 	$(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) --json $(PFS_JSON)
 	@echo "pdspawn-vs-pidfd-spawn: $(PFS_JSON)"
 
