@@ -79,8 +79,10 @@ static int each_case(int argc, char **argv, void (*each)(const struct sl_case *c
 			snprintf(fmt, sizeof fmt, "%s: unknown option '%%s'", argv[0]);
 			return cmd_usage_error(fmt, argv[i]);
 		}
-	if (case_load_dir(cases_dir(NULL), &cl) < 0)
+	if (case_load_dir(cases_dir(NULL), &cl) < 0) {
+		case_list_free(&cl); /* the cases before the bad one */
 		return 2;
+	}
 	int shown = 0;
 	for (size_t i = 0; i < cl.n; i++) {
 		int ok = argc < 2;
