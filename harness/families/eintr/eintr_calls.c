@@ -12,6 +12,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,9 +353,12 @@ static int su_pty_full(struct eintr_env *e, char *err, size_t len)
 	int r = su_pty(e, err, len);
 	if (r != 0)
 		return r;
-	/* The line discipline moves data on from a work queue, so room can
-	 * appear after EAGAIN: fill again until it stays full. */
-	int full = 0;
+	/* The line discipline moves data on from a work queue
+	 * (flush_to_ldisc), so room can appear after EAGAIN, late on a slow
+	 * machine (seen under software emulation): full means EAGAIN three
+	 * times in a row with the master's input queue non-empty and not
+	 * moving, i.e. the work has run and the discipline is full too. */
+	int full = 0, last_q = -1;
 	for (int i = 0; i < 200 && full < 3; i++) {
 		if (fill(e->fd[1]) < 0)
 			return fail(err, len, "fill the terminal");
@@ -363,8 +367,13 @@ static int su_pty_full(struct eintr_env *e, char *err, size_t len)
 		int fl = fcntl(e->fd[1], F_GETFL);
 		fcntl(e->fd[1], F_SETFL, fl | O_NONBLOCK);
 		ssize_t n = write(e->fd[1], "f", 1);
+		int werr = errno;
 		fcntl(e->fd[1], F_SETFL, fl);
-		full = n < 0 && errno == EAGAIN ? full + 1 : 0;
+		int q = -1;
+		if (ioctl(e->fd[0], FIONREAD, &q) < 0)
+			q = -1;
+		full = n < 0 && werr == EAGAIN && q > 0 && q == last_q ? full + 1 : 0;
+		last_q = q;
 	}
 	if (full < 3 || nonblock(e->fd[0]) < 0)
 		return fail(err, len, "fill the terminal");
