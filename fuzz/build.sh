@@ -47,11 +47,11 @@ COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/ha
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
 HARNESS_LIB() { # the harness library, libspawnlab.a's sources as the Makefile lists
 	# them (everything but the command line and the programs), and pdspawn
-	make -s -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
+	make -s --no-print-directory -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
 	echo "$ROOT/harness/pdspawn/pdspawn.c"
 }
 # A pipeline hides make's failure: check the list once, loudly.
-case "$(make -s -C "$ROOT" lib-src 2>&1)" in
+case "$(make -s --no-print-directory -C "$ROOT" lib-src 2>&1)" in
 *harness/sys/sys.c*) ;;
 *) echo "build.sh: 'make -C $ROOT lib-src' did not list the harness library (is the Makefile there?)" >&2; exit 1 ;;
 esac
