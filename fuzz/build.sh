@@ -47,11 +47,11 @@ COMMON="-std=gnu11 -Wall -Wextra -Wno-format-nonliteral -D_GNU_SOURCE -I$ROOT/ha
 COMMON="$COMMON -DSL_VERSION=\"$VERSION\" -DSL_GITREV=\"fuzz\""
 HARNESS_LIB() { # the harness library, libspawnlab.a's sources as the Makefile lists
 	# them (everything but the command line and the programs), and pdspawn
-	make -s -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
+	make -s --no-print-directory -C "$ROOT" lib-src | tr ' ' '\n' | sed "s|^|$ROOT/|"
 	echo "$ROOT/harness/pdspawn/pdspawn.c"
 }
 # A pipeline hides make's failure: check the list once, loudly.
-case "$(make -s -C "$ROOT" lib-src 2>&1)" in
+case "$(make -s --no-print-directory -C "$ROOT" lib-src 2>&1)" in
 *harness/sys/sys.c*) ;;
 *) echo "build.sh: 'make -C $ROOT lib-src' did not list the harness library (is the Makefile there?)" >&2; exit 1 ;;
 esac
@@ -92,8 +92,22 @@ stamp=$OUT/.executor-built-by
 if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EXEC_CC" ] ||
 	[ -n "$(find "$ROOT/harness" "$ROOT/fuzz" -newer "$exe" \( -name '*.[ch]' -o -name build.sh \) 2>/dev/null | head -n 1)" ]; then
 	edir=$WORK/executor
+	# Which optional libc functions the libc linked in has (libc_have.h,
+	# as the Makefile writes it for harness/sys/libc_ext.c): a static
+	# executor cannot look them up at run time, and without the answer
+	# posix_spawn with a closefrom action failed with ENOSYS before it
+	# spawned anything.
+	mkdir -p "$edir/gen"
+	if "$ROOT/scripts/libc-have" "$EXEC_CC" -static >"$edir/gen/libc_have.h.tmp" 2>/dev/null &&
+		grep -q SPAWNLAB_LIBC_HAVE_H "$edir/gen/libc_have.h.tmp"; then
+		if ! cmp -s "$edir/gen/libc_have.h.tmp" "$edir/gen/libc_have.h"; then
+			mv "$edir/gen/libc_have.h.tmp" "$edir/gen/libc_have.h"
+			rm -f "$edir/x_libc_ext.o"
+		fi
+		rm -f "$edir/gen/libc_have.h.tmp"
+	fi
 	# shellcheck disable=SC2046
-	compile_all "$EXEC_CC" "-O2 -g" "$edir" x_ $(HARNESS_LIB) "$ROOT/fuzz/executor.c" "$ROOT/fuzz/exec_clone.c" \
+	compile_all "$EXEC_CC" "-O2 -g -I$edir/gen" "$edir" x_ $(HARNESS_LIB) "$ROOT/fuzz/executor.c" "$ROOT/fuzz/exec_clone.c" \
 		"$ROOT/fuzz/exec_fd.c" "$ROOT/fuzz/model_clone.c" "$ROOT/fuzz/model_fd.c"
 	# shellcheck disable=SC2086
 	$EXEC_CC -static -o "$exe" "$edir"/x_*.o -lpthread 2>/dev/null ||
