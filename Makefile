@@ -254,8 +254,12 @@ run: all
 		echo "        $$out/report.md" || { [ $$rc -ne 0 ] || rc=2; }; \
 	fi; exit $$rc
 
+# Two workers (pytest-xdist, from tests/debs.txt) when it is installed; the
+# groups that must share a worker are in tests/conftest.py.  PYTEST_JOBS=
+# runs the suite in one process.
+PYTEST_JOBS ?= $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n 2 --dist loadgroup')
 test: all deps
-	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q --durations=20 tests $(PYTEST_FLAGS)
+	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q --durations=20 $(PYTEST_JOBS) tests $(PYTEST_FLAGS)
 
 # Spawn cost per backend against parent size, with the vfork+execve floor
 # (cases/bench, run only when named).  Prints the table; numbers go to

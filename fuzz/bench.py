@@ -340,8 +340,9 @@ def planted_driver(plant, work):
     run(['patch', '-p1', '-s', '-i', plant.path], cwd=tree)
     base = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
     shutil.rmtree(drv, ignore_errors=True)
-    if os.path.isdir(os.path.join(base, 'obj')):
-        shutil.copytree(os.path.join(base, 'obj'), os.path.join(drv, 'obj'))
+    for sub in ('obj', 'lib', 'gen'):  # objects, pdspawn's objects, libc_have.h (every object depends on it)
+        if os.path.isdir(os.path.join(base, sub)):
+            shutil.copytree(os.path.join(base, sub), os.path.join(drv, sub))
     run(['make', '-s', f'BUILD={drv}', f'{drv}/spawnlab', f'{drv}/probe'], cwd=tree)
     return drv
 

@@ -106,9 +106,15 @@ if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EX
 		fi
 		rm -f "$edir/gen/libc_have.h.tmp"
 	fi
+	# libc_have.h through CPATH, not a -I flag: the flags are the objects'
+	# stamp, and a copy of this build in another folder (fuzz/bench.py's
+	# planted builds) must keep its objects.
+	saved_cpath=${CPATH-}
+	export CPATH="$edir/gen${saved_cpath:+:$saved_cpath}"
 	# shellcheck disable=SC2046
-	compile_all "$EXEC_CC" "-O2 -g -I$edir/gen" "$edir" x_ $(HARNESS_LIB) "$ROOT/fuzz/executor.c" "$ROOT/fuzz/exec_clone.c" \
+	compile_all "$EXEC_CC" "-O2 -g" "$edir" x_ $(HARNESS_LIB) "$ROOT/fuzz/executor.c" "$ROOT/fuzz/exec_clone.c" \
 		"$ROOT/fuzz/exec_fd.c" "$ROOT/fuzz/model_clone.c" "$ROOT/fuzz/model_fd.c"
+	if [ -n "$saved_cpath" ]; then CPATH=$saved_cpath; else unset CPATH; fi
 	# shellcheck disable=SC2086
 	$EXEC_CC -static -o "$exe" "$edir"/x_*.o -lpthread 2>/dev/null ||
 		$EXEC_CC -o "$exe" "$edir"/x_*.o -lpthread

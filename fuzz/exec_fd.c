@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,13 +47,65 @@ static void handler(int sig)
 	(void)sig;
 }
 
+static const char *const roots[] = {"/dev/shm", "/tmp"};
+
+/* Empty and remove the folder DIR (files only: the executor makes no
+ * sub-folders). */
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* An executor killed with its fuzzer (a process group ended, a pid
+ * namespace torn down) cannot remove its scratch folder.  Each holds a
+ * flock on its folder's .lock for its whole life, whatever pid namespace
+ * it is in: a folder whose lock can be taken belongs to nobody now. */
+static void sweep_stale_tmpdirs(void)
+{
+	for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
+		DIR *d = opendir(roots[i]);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (strncmp(e->d_name, "spawnlab-exec-", 14) != 0)
+				continue;
+			char dir[512], lock[600];
+			snprintf(dir, sizeof dir, "%s/%s", roots[i], e->d_name);
+			snprintf(lock, sizeof lock, "%s/.lock", dir);
+			int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				remove_dir(dir);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (d)
+			closedir(d);
+	}
+}
+
 static int make_tmpdir(void)
 {
-	static const char *const roots[] = {"/dev/shm", "/tmp"};
+	sweep_stale_tmpdirs();
 	for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
 		snprintf(tmpdir, sizeof tmpdir, "%s/spawnlab-exec-XXXXXX", roots[i]);
-		if (mkdtemp(tmpdir))
+		if (!mkdtemp(tmpdir))
+			continue;
+		char lock[200];
+		snprintf(lock, sizeof lock, "%s/.lock", tmpdir);
+		int fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 && flock(fd, LOCK_EX) == 0 && fcntl(fd, F_DUPFD_CLOEXEC, EXEC_LOCK_FD) == EXEC_LOCK_FD) {
+			close(fd);
 			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+		remove_dir(tmpdir);
 	}
 	return -1;
 }
@@ -92,15 +145,9 @@ int exec_fd_init(const char *obs, struct exec_hello *h, char *err, size_t errlen
 
 void exec_fd_fini(void)
 {
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
 	if (chdir("/") == 0)
-		rmdir(tmpdir);
+		remove_dir(tmpdir);
+	close(EXEC_LOCK_FD);
 }
 
 static int sig_op(const struct fd_op *op)

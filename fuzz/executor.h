@@ -21,6 +21,7 @@
 #include "model_fd.h"
 
 #define EXEC_CTL_FD 200 /* above FDM_N: never in an fd program's window */
+#define EXEC_LOCK_FD 201 /* fd mode: the flock on its scratch folder while it lives */
 #define EXEC_MAX_OPS 12
 #define EXEC_MAX_MAP 3
 #define EXEC_MAX_BACKENDS 8

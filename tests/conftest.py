@@ -153,6 +153,33 @@ def subset(doc, *patterns):
 HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 
 
+# make test runs the suite on two pytest-xdist workers (--dist loadgroup)
+# when python3-pytest-xdist is installed.  A group runs on one worker: the
+# modules that share the session's default run; the modules that boot VMs
+# or build into the shared build folders (one qemu at a time, one make per
+# folder); every other module whole, for its module-scoped fixtures.
+SHARED_GROUPS = {"default_run": "default_run", "matrix_run": "vm"}
+# (these also share scripts/debian-apt's private apt state and the download
+# cache, which two processes must not update at once)
+VM_MODULES = {"test_matrix", "test_vm", "test_fuzz", "test_lava", "test_pdspawn_vs_pidfd_spawn"}
+# Long tests that share nothing with their module's others: a group each.
+OWN_GROUP = {"test_regression_inputs_reproduce_their_plants"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the marks
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    used = {}
+    for it in items:
+        used.setdefault(it.module.__name__, set()).update(it.fixturenames)
+    for it in items:
+        mod = it.module.__name__
+        group = next((g for f, g in SHARED_GROUPS.items() if f in used[mod]), None)
+        group = group or (it.originalname if it.originalname in OWN_GROUP else "vm" if mod in VM_MODULES else mod)
+        it.add_marker(pytest.mark.xdist_group(group))
+
+
 SCRIPTS = ROOT / "scripts"
 # The version matrix on a small scale, booted once per session and shared by
 # test_matrix.py and test_vm.py: the host, Debian bullseye's 5.10 in a VM

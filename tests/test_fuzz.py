@@ -250,7 +250,7 @@ def test_build_sh_in_the_oss_fuzz_environment(engine, tmp_path):
             cmd = [str(exe), f'-dict={out / (t + ".dict")}', '-runs=0', str(tmp_path / f'seeds-{t}')]
         else:
             cmd = [str(exe)] + seeds
-        rr = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+        rr = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,  # crash-* files
                             env=dict(os.environ, SPAWNLAB_FINDINGS=str(tmp_path / 'findings')))
         assert rr.returncode == 0, (t, rr.stdout[-2000:], rr.stderr[-3000:])
     for p in ('spawnlab-executor', 'spawnlab-observer'):
