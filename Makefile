@@ -84,7 +84,13 @@ all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD
 # (harness/sys/libc_ext.c calls those directly, so a static build carries
 # them).  Regenerated when the compiler or its flags change.
 GEN_CC := $(CC) $(CSTD) -D_GNU_SOURCE $(CFLAGS) $(LDFLAGS)
-$(shell mkdir -p $(BUILD)/gen && { echo '$(GEN_CC)' | cmp -s - $(BUILD)/gen/cc || echo '$(GEN_CC)' >$(BUILD)/gen/cc; })
+# The stamp is rewritten only when a build needs it and its text changed
+# (not at parse time: fuzz/build.sh asks `make lib-src` with the fuzz
+# compiler in CC, which rewrote it, and the next make rebuilt everything).
+$(BUILD)/gen/cc: FORCE
+	@mkdir -p $(@D) && { echo '$(GEN_CC)' | cmp -s - $@ || echo '$(GEN_CC)' >$@; }
+.PHONY: FORCE
+FORCE:
 $(BUILD)/gen/libc_have.h: scripts/libc-have $(BUILD)/gen/cc
 	scripts/libc-have $(GEN_CC) >$@.tmp && mv $@.tmp $@
 
