@@ -7,6 +7,7 @@ observation, or one with no fds, fails it (checked for every shipped case by
 the parser, and at run time by planting such observations)."""
 import json
 import os
+import re
 
 import pytest
 
@@ -109,6 +110,21 @@ def test_finding_bounded_by_a_libc_version(tmp_path, cases_dir):
         want = "xfail" if applies else "fail"
         assert one(doc)["outcome"] == want, (bound, one(doc)["reason"])
         assert doc["cases"][0]["findings"][0]["libc"] == f"{libc}{bound}"
+
+
+def test_finding_bounded_by_the_kernel_release(tmp_path, cases_dir):
+    """kernel<RELEASE binds a finding to older kernels (a behaviour a later
+    kernel changed): read against this machine's release, numerically."""
+    release = os.uname().release
+    major, minor = (int(x) for x in re.match(r"(\d+)\.(\d+)", release).groups())
+    base = CASE.format(documented="pipe", observed="chr")
+    for bound, applies in ((f"<{major + 1}", True), (f">={major}.{minor}", True), (f"<{major}.{minor}", False),
+                           (f">={major + 1}.0", False)):
+        text = base.replace("finding[fork]", f"finding[fork kernel{bound}]")
+        p, doc = run_cases(tmp_path, cases_dir, text, "--backend", "fork")
+        want = "xfail" if applies else "fail"
+        assert one(doc)["outcome"] == want, (bound, release, one(doc)["reason"])
+        assert doc["cases"][0]["findings"][0]["kernel"] == bound
 
 
 # ---- positive controls, planted -----------------------------------------

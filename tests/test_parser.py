@@ -49,6 +49,7 @@ BAD = [
     ("finding_bad_libc", GOOD + "finding[libc=bionic] pid = 0 why\n", 5, "libc=glibc or libc=musl"),
     ("finding_bad_libc_bound", GOOD + "finding[libc=glibc<<2] pid = 0 why\n", 5, "version bound"),
     ("finding_libc_no_version", GOOD + "finding[libc=musl>=] pid = 0 why\n", 5, "version bound"),
+    ("finding_bad_kernel", GOOD + "finding[kernel<<6] pid = 0 why\n", 5, "kernel bound like kernel<6.1"),
     ("finding_twice", GOOD + "finding pid = 0 why\nfinding pid = 1 why\n", 6, "one finding per key"),
     # Typed sources.
     ("source_bad_type", GOOD + "source mann:signal.7 x\n", 5, "expected a source type"),

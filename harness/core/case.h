@@ -111,6 +111,7 @@ struct finding {
 	int line;
 	unsigned long backends; /* bit per sl_backends[] index; 0 = every backend */
 	char *libc;             /* "glibc", "musl", "glibc<2.38"...: only under that libc; NULL: any */
+	char *kernel;           /* "<6.1", ">=6.9": only on a running kernel of such a release; NULL: any */
 	char *key;
 	enum expect_op op;
 	char *value; /* what the machine does */
@@ -184,6 +185,10 @@ int case_has_unit(const struct sl_case *c, size_t b);
  * VERSION satisfies it (an unknown version satisfies no bound). */
 int libc_cond_valid(const char *cond);
 int libc_cond_holds(const char *cond, const char *libc, const char *version);
+/* A finding's kernel condition, "<6.1" or ">=6.9" (a bound on the running
+ * kernel's release, compared numerically: 6.1.0-50-amd64 is 6.1.0). */
+int kernel_cond_valid(const char *cond);
+int kernel_cond_holds(const char *cond, const char *release);
 /* Every case has a positive control: NULL when C's expectations for
  * backend B fail on an empty observation (a probe or experiment that
  * reported nothing) and its fd expectations fail when the probe sees no

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "sys/libc_ext.h"
 #include "core/unit.h"
@@ -151,10 +152,19 @@ static int judge(const struct kv *obs, int probed, const char *key, enum expect_
 	return ok;
 }
 
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+	if (!u.release[0] && uname(&u) < 0)
+		snprintf(u.release, sizeof u.release, "unknown");
+	return u.release;
+}
+
 static int finding_applies(const struct sl_case *c, const struct finding *f, size_t b)
 {
 	int on = f->backends ? (f->backends & (1UL << b)) != 0 : case_has_unit(c, b);
-	return on && (!f->libc || libc_cond_holds(f->libc, libc_name(), libc_version()));
+	return on && (!f->libc || libc_cond_holds(f->libc, libc_name(), libc_version())) &&
+	       (!f->kernel || kernel_cond_holds(f->kernel, kernel_release()));
 }
 
 /* "glibc", "glibc<2.38", "musl>=1.2.4": the name, and the bound's operator
@@ -216,6 +226,38 @@ int libc_cond_holds(const char *cond, const char *libc, const char *version)
 	if (!isdigit((unsigned char)*version))
 		return 0; /* an unknown version satisfies no bound */
 	int c = vercmp(version, ver);
+	return strcmp(op, "<") == 0 ? c < 0 : strcmp(op, "<=") == 0 ? c <= 0 : strcmp(op, ">") == 0 ? c > 0 : c >= 0;
+}
+
+/* "<6.1": the operator and the version; 0 when it is not of that form. */
+static int kernel_cond_split(const char *cond, char *op, char *ver, size_t vl)
+{
+	size_t o = strspn(cond, "<>=");
+	static const char *const ops[] = {"<", "<=", ">", ">="};
+	int known = 0;
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+		known |= strlen(ops[i]) == o && strncmp(ops[i], cond, o) == 0;
+	const char *v = cond + o;
+	if (!known || !isdigit((unsigned char)*v) || strlen(v) >= vl || strspn(v, "0123456789.") != strlen(v))
+		return 0;
+	memcpy(op, cond, o);
+	op[o] = 0;
+	strcpy(ver, v);
+	return 1;
+}
+
+int kernel_cond_valid(const char *cond)
+{
+	char op[3], ver[32];
+	return kernel_cond_split(cond, op, ver, sizeof ver);
+}
+
+int kernel_cond_holds(const char *cond, const char *release)
+{
+	char op[3], ver[32];
+	if (!kernel_cond_split(cond, op, ver, sizeof ver) || !isdigit((unsigned char)*release))
+		return 0;
+	int c = vercmp(release, ver);
 	return strcmp(op, "<") == 0 ? c < 0 : strcmp(op, "<=") == 0 ? c <= 0 : strcmp(op, ">") == 0 ? c > 0 : c >= 0;
 }
 

@@ -483,7 +483,8 @@ static int parse_source(struct parser *p, struct source *src, const char *rest)
 /* "[LIST]" right after a keyword: the backends it applies to (0 if no
  * list), and, where LIBC is given, a libc= condition: glibc or musl, with
  * an optional version bound (<, <=, >, >= and a dotted version). */
-static int parse_kw_backends(struct parser *p, const char *kw, const char *name, unsigned long *mask, char **libc)
+static int parse_kw_backends(struct parser *p, const char *kw, const char *name, unsigned long *mask, char **libc,
+			     char **kernel)
 {
 	*mask = 0;
 	const char *br = strchr(kw, '[');
@@ -506,11 +507,20 @@ static int parse_kw_backends(struct parser *p, const char *kw, const char *name,
 				*libc = xstrdup(t + 5);
 			continue;
 		}
+		if (strncmp(t, "kernel", 6) == 0 && kernel) {
+			if (!kernel_cond_valid(t + 6))
+				r = perr(p, "%s: expected a kernel bound like kernel<6.1 or kernel>=6.9, got '%s'", name, t);
+			else if (*kernel)
+				r = perr(p, "%s: expected one kernel condition", name);
+			else
+				*kernel = xstrdup(t + 6);
+			continue;
+		}
 		r = add_backend_word(p, t, mask);
 		n++;
 	}
 	free(list);
-	if (r == 0 && n == 0 && !(libc && *libc))
+	if (r == 0 && n == 0 && !(libc && *libc) && !(kernel && *kernel))
 		r = perr(p, "expected a comma-separated list of backends in %s[...]", name);
 	return r;
 }
@@ -570,7 +580,7 @@ static int parse_expect(struct parser *p, struct sl_case *c, const char *kw, cha
 	memset(&e, 0, sizeof e);
 	e.line = p->line;
 	char *key;
-	if (parse_kw_backends(p, kw, "expect", &e.backends, NULL) < 0 || parse_key_op(p, "expect", &rest, &key, &e.op) < 0 ||
+	if (parse_kw_backends(p, kw, "expect", &e.backends, NULL, NULL) < 0 || parse_key_op(p, "expect", &rest, &key, &e.op) < 0 ||
 	    check_value(p, key, e.op, rest) < 0)
 		return -1;
 	if (c->nexpects == CASE_MAX_EXPECT)
@@ -593,9 +603,10 @@ static int parse_finding(struct parser *p, struct sl_case *c, const char *kw, ch
 	memset(&f, 0, sizeof f);
 	f.line = p->line;
 	char *key;
-	if (parse_kw_backends(p, kw, "finding", &f.backends, &f.libc) < 0 ||
+	if (parse_kw_backends(p, kw, "finding", &f.backends, &f.libc, &f.kernel) < 0 ||
 	    parse_key_op(p, "finding", &rest, &key, &f.op) < 0) {
 		free(f.libc);
+		free(f.kernel);
 		return -1;
 	}
 	char *v = rest;
@@ -623,6 +634,7 @@ static int parse_finding(struct parser *p, struct sl_case *c, const char *kw, ch
 				 key, c->findings[i].line);
 	if (r < 0) {
 		free(f.libc);
+		free(f.kernel);
 		return -1;
 	}
 	f.key = xstrdup(key);
@@ -645,6 +657,7 @@ static void case_free(struct sl_case *c)
 		free(c->findings[i].value);
 		free(c->findings[i].why);
 		free(c->findings[i].libc);
+		free(c->findings[i].kernel);
 	}
 	for (size_t i = 0; i < c->nsources; i++) {
 		free(c->sources[i].type);

@@ -28,6 +28,8 @@ static void finding_json(struct json *j, const struct finding *f)
 			json_str(j, NULL, sl_backends[b]->name);
 	json_arr_end(j);
 	json_str(j, "libc", f->libc);
+	if (f->kernel)
+		json_str(j, "kernel", f->kernel);
 	json_str(j, "key", f->key);
 	json_str(j, "op", expect_op_name(f->op));
 	json_str(j, "value", f->value);
