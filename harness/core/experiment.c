@@ -62,20 +62,29 @@ int exp_broke_at(const char *file, int line, char *err, size_t errlen, const cha
 	return -1;
 }
 
+const void *exp_find_row(const void *table, size_t n, size_t size, const char *name, const char *kind, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; name && i < n; i++) {
+		const char *const *row = (const char *const *)((const char *)table + i * size);
+		if (strcmp(*row, name) == 0)
+			return row;
+	}
+	snprintf(err, errlen, "%s: no row %s", kind, name ? name : "(none)");
+	return NULL;
+}
+
 int exp_run_scenario(const struct exp_scenario *table, size_t n, const char *key, const char *name,
 		     struct step_ctx *ctx, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(table[i].name, name) != 0)
-			continue;
-		const char *why = NULL;
-		if (table[i].needs && feature_state(feature_find(table[i].needs), &why) != FEAT_YES) {
-			snprintf(err, errlen, "%s: %s", table[i].needs, why ? why : "not available");
-			return STEP_UNSUPPORTED;
-		}
-		obs_put(ctx, key, "%s", name);
-		return table[i].run(ctx, err, errlen);
+	const struct exp_scenario *sc = exp_find_row(table, n, sizeof *table, name, key, err, errlen);
+	if (!sc)
+		return -1;
+	const char *why = NULL;
+	if (sc->needs && feature_state(feature_find(sc->needs), &why) != FEAT_YES) {
+		snprintf(err, errlen, "%s: %s", sc->needs, why ? why : "not available");
+		return STEP_UNSUPPORTED;
 	}
-	snprintf(err, errlen, "unknown scenario %s", name);
-	return -1;
+	obs_put(ctx, key, "%s", name);
+	return sc->run(ctx, err, errlen);
 }

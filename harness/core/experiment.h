@@ -17,6 +17,14 @@ int exp_broke_at(const char *file, int line, char *err, size_t errlen, const cha
 	__attribute__((format(printf, 5, 6)));
 #define EXP_BROKE(err, errlen, ...) exp_broke_at(__FILE__, __LINE__, (err), (errlen), __VA_ARGS__)
 
+/* The row called NAME of a table whose rows start with `const char *name`
+ * (N rows of SIZE bytes); NULL with "KIND: no row NAME" in ERR when there
+ * is none.  Use: `const struct my_row *r = EXP_ROW(rows, sv[ARG], "kind", err, errlen);` */
+const void *exp_find_row(const void *table, size_t n, size_t size, const char *name, const char *kind, char *err,
+			 size_t errlen);
+#define EXP_ROW(rows, name, kind, err, errlen) \
+	exp_find_row((rows), sizeof(rows) / sizeof *(rows), sizeof *(rows), (name), (kind), (err), (errlen))
+
 /* One scenario of an experiment that has several (`scenario=NAME`): its
  * run function, and the feature it needs (a skip naming the feature's
  * probe where it is missing), or NULL. */

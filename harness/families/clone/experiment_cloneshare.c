@@ -189,14 +189,9 @@ enum { CLONE_SHARE_ROW, CLONE_SHARE_SHARE };
 
 static int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
-	const struct cs_row *r = NULL;
-	for (size_t i = 0; sv[CLONE_SHARE_ROW] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[CLONE_SHARE_ROW]) == 0)
-			r = &rows[i];
-	if (!r) {
-		snprintf(err, errlen, "clone_share: no row %s", sv[CLONE_SHARE_ROW] ? sv[CLONE_SHARE_ROW] : "(none)");
+	const struct cs_row *r = EXP_ROW(rows, sv[CLONE_SHARE_ROW], "clone_share", err, errlen);
+	if (!r)
 		return -1;
-	}
 	int share = iv[CLONE_SHARE_SHARE] == 0;
 	int flags = r->kind == K_SHARE ? (share ? r->with : r->without) | CLONE_VFORK : r->with;
 	if (r->kind == K_SHARE)

@@ -121,14 +121,9 @@ enum { FD_SHARE_ROW };
 static int exp_fd_share(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	const struct share_row *r = NULL;
-	for (size_t i = 0; sv[FD_SHARE_ROW] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[FD_SHARE_ROW]) == 0)
-			r = &rows[i];
-	if (!r) {
-		snprintf(err, errlen, "fd_share: no row %s", sv[FD_SHARE_ROW] ? sv[FD_SHARE_ROW] : "(none)");
+	const struct share_row *r = EXP_ROW(rows, sv[FD_SHARE_ROW], "fd_share", err, errlen);
+	if (!r)
 		return -1;
-	}
 	if (make_layout(r->layout, err, errlen) < 0)
 		return -1;
 	if (r->low_rlimit) {

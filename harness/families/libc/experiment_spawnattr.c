@@ -347,15 +347,9 @@ enum { SPAWN_ATTR_ROW };
 static int exp_spawn_attr(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	/* By name: the choice list in experiments.h and the table may differ in order. */
-	const struct sa_row *r = NULL;
-	for (size_t i = 0; sv[SPAWN_ATTR_ROW] && i < sizeof rows / sizeof *rows; i++)
-		if (strcmp(rows[i].name, sv[SPAWN_ATTR_ROW]) == 0)
-			r = &rows[i];
-	if (!r) {
-		snprintf(err, errlen, "spawn_attr: no row %s", sv[SPAWN_ATTR_ROW] ? sv[SPAWN_ATTR_ROW] : "(none)");
+	const struct sa_row *r = EXP_ROW(rows, sv[SPAWN_ATTR_ROW], "spawn_attr", err, errlen);
+	if (!r)
 		return -1;
-	}
 	const char *be = ctx->be->name;
 	int via_clone3 = strcmp(be, "clone3") == 0;
 	if (!(strcmp(be, "posix_spawn") == 0 || strcmp(be, "pidfd_spawn") == 0 || (via_clone3 && r->cgroup))) {

@@ -353,8 +353,8 @@ enum { PIDFD_SIGNAL_SCENARIO };
 static int exp_pidfd_signal(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_signal.scenario", sv[PIDFD_SIGNAL_SCENARIO], ctx, err,
-				errlen);
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_signal.scenario", sv[PIDFD_SIGNAL_SCENARIO], ctx,
+				err, errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */

@@ -243,8 +243,8 @@ enum { PIDFD_WAIT_SCENARIO };
 static int exp_pidfd_wait(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_wait.scenario", sv[PIDFD_WAIT_SCENARIO], ctx, err,
-				errlen);
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "pidfd_wait.scenario", sv[PIDFD_WAIT_SCENARIO], ctx,
+				err, errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */

@@ -521,14 +521,9 @@ enum { PID_NS_SCENARIO };
 static int exp_pid_ns(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	scenario = NULL;
-	for (size_t i = 0; sv[PID_NS_SCENARIO] && i < sizeof scenarios / sizeof *scenarios; i++)
-		if (strcmp(scenarios[i].name, sv[PID_NS_SCENARIO]) == 0)
-			scenario = &scenarios[i];
-	if (!scenario) {
-		snprintf(err, errlen, "pid_ns: no scenario %s", sv[PID_NS_SCENARIO] ? sv[PID_NS_SCENARIO] : "(none)");
+	scenario = EXP_ROW(scenarios, sv[PID_NS_SCENARIO], "pid_ns", err, errlen);
+	if (!scenario)
 		return -1;
-	}
 	cap_row = NULL;
 	for (size_t i = 0; i < sizeof cap_rows / sizeof *cap_rows; i++)
 		if (strcmp(cap_rows[i].name, scenario->name) == 0)

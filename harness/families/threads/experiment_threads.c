@@ -227,8 +227,8 @@ enum { THREADS_SCENARIO };
 static int exp_threads(const long *iv, char *const *sv, struct step_ctx *ctx, char *err, size_t errlen)
 {
 	(void)iv;
-	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "threads.scenario", sv[THREADS_SCENARIO], ctx, err,
-				errlen);
+	return exp_run_scenario(scenarios, sizeof scenarios / sizeof *scenarios, "threads.scenario", sv[THREADS_SCENARIO], ctx,
+				err, errlen);
 }
 
 /* The experiment kinds of this file (the families' registry lists them). */
