@@ -116,16 +116,26 @@ static int interrupted(void)
 	return stop_pipe[0] >= 0 && poll(&pfd, 1, 0) == 1;
 }
 
-static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
+/* The signals the init waits for with sigtimedwait.  They are blocked in
+ * the driver across the clone, so the init is born with them blocked: a
+ * SIGTERM from kill_sandbox that arrives before the init's first
+ * instruction stays queued for its wait instead of running the driver's
+ * inherited handler (which would swallow it and leave the init alive for
+ * kill_sandbox's whole grace second). */
+static void wake_set(sigset_t *wake)
 {
-	/* The init waits for SIGCHLD and SIGTERM with sigtimedwait, so both
-	 * stay blocked (and queued) from here on: no wake-up can be lost
-	 * between a waitpid and the wait. */
-	sigset_t wake, old;
-	sigemptyset(&wake);
-	sigaddset(&wake, SIGCHLD);
-	sigaddset(&wake, SIGTERM);
-	sigprocmask(SIG_BLOCK, &wake, &old);
+	sigemptyset(wake);
+	sigaddset(wake, SIGCHLD);
+	sigaddset(wake, SIGTERM);
+	sigaddset(wake, SIGINT);
+}
+
+static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns, const sigset_t *old)
+{
+	/* SIGCHLD and SIGTERM stay blocked (and queued) from here on: no
+	 * wake-up can be lost between a waitpid and the wait. */
+	sigset_t wake;
+	wake_set(&wake);
 	signal(SIGCHLD, SIG_DFL);
 	close(stop_pipe[0]);
 	close(stop_pipe[1]);
@@ -163,7 +173,7 @@ static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != self) /* the init died before the prctl */
 			_exit(125);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_SETMASK, old, NULL);
 		_exit(body(arg) & 255);
 	}
 	close(lifeline); /* one fd more for kill_descendants under RLIMIT_NOFILE */
@@ -246,6 +256,9 @@ int sandbox_start(int (*body)(void *), void *arg, int timeout_ms, struct sandbox
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	a.exit_signal = SIGCHLD;
 	fflush(NULL);
+	sigset_t wake, old;
+	wake_set(&wake);
+	sigprocmask(SIG_BLOCK, &wake, &old);
 	long pid = sl_clone3(&a, SL_CLONE_ARGS_SIZE_VER0);
 	if (pid < 0 && (errno == ENOSYS || errno == EINVAL)) {
 		pid = fork();
@@ -254,9 +267,10 @@ int sandbox_start(int (*body)(void *), void *arg, int timeout_ms, struct sandbox
 	}
 	if (pid == 0) {
 		close(life[1]);
-		init_main(body, arg, life[0], pidns);
+		init_main(body, arg, life[0], pidns, &old);
 	}
 	int e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(life[0]);
 	if (pid < 0) {
 		close(life[1]);
