@@ -111,8 +111,9 @@ def copy_tree(dst):
     for d in ('harness', 'fuzz', 'cases', 'scripts'):
         shutil.copytree(os.path.join(ROOT, d), os.path.join(dst, d), symlinks=True,
                         ignore=shutil.ignore_patterns('plants', 'corpus', '__pycache__'))
-    for f in ('VERSION', 'Makefile'):
-        shutil.copy2(os.path.join(ROOT, f), dst)
+    for f in ('VERSION', 'Makefile', 'tests/debs.txt'):  # the Makefile reads tests/debs.txt
+        os.makedirs(os.path.dirname(os.path.join(dst, f)), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, f), os.path.join(dst, f))
 
 
 def planted_build(plant, base_out, work, which, cc):

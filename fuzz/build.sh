@@ -39,7 +39,9 @@ OUT=${OUT:?set OUT}
 WORK=${WORK:-$OUT/obj}
 SUFFIX=${SUFFIX:-}
 VERSION=$(cat "$ROOT/VERSION" 2>/dev/null || echo 0.0.0)
-PYTHON=$(command -v python3 || echo /usr/bin/python3)
+# Debian's python3 first: a version manager's shim (pyenv) costs a second
+# a call, and the project runs on Debian's.
+if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=$(command -v python3); fi
 mkdir -p "$OUT" "$WORK"
 # -Werror for the fuzz sources only: the harness's own build (make) holds
 # its sources to it, and other people's work in progress must not stop ours.
@@ -64,19 +66,20 @@ compile_all() {
 	cc=$1 flags=$2 dir=$3 prefix=$4
 	shift 4
 	mkdir -p "$dir"
-	stamp="$dir/.${prefix}flags"
-	if [ "$(cat "$stamp" 2>/dev/null)" != "$cc $flags" ]; then
+	flags_stamp="$dir/.${prefix}flags"
+	if [ "$(cat "$flags_stamp" 2>/dev/null)" != "$cc $flags" ]; then
 		rm -f "$dir/$prefix"*.o
-		echo "$cc $flags" >"$stamp"
+		echo "$cc $flags" >"$flags_stamp"
 	fi
 	newest_h=$(ls -t "$ROOT"/harness/*/*.h "$ROOT"/harness/*/*/*.h "$ROOT"/fuzz/*.h | head -n 1)
 	for src in "$@"; do
-		o="$dir/$prefix$(basename "$src" .c).o"
+		b=${src##*/} o=$dir/$prefix${b%.c}.o
 		[ -f "$o" ] && [ "$o" -nt "$src" ] && [ "$o" -nt "$newest_h" ] || echo "$src"
-	done | xargs -r -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac;
-		$2 $3 $w $4 -c "$1" -o "$5/$6$(basename "$1" .c).o"' sh {} "$cc" "$COMMON" "$flags" "$dir" "$prefix"
+	done | xargs -r -P "$(nproc)" -I{} sh -c 'w=; case "$1" in */fuzz/*) w=-Werror ;; esac; b=${1##*/};
+		$2 $3 $w $4 -c "$1" -o "$5/$6${b%.c}.o"' sh {} "$cc" "$COMMON" "$flags" "$dir" "$prefix"
 	for src in "$@"; do
-		[ -f "$dir/$prefix$(basename "$src" .c).o" ] || { echo "build.sh: $src did not compile" >&2; exit 1; }
+		b=${src##*/}
+		[ -f "$dir/$prefix${b%.c}.o" ] || { echo "build.sh: $src did not compile" >&2; exit 1; }
 	done
 }
 
@@ -88,8 +91,8 @@ if [ -z "${EXEC_CC:-}" ]; then
 fi
 EXEC_CC=${EXEC_CC:?no C compiler for the executor}
 exe=$OUT/spawnlab-executor obs=$OUT/spawnlab-observer
-stamp=$OUT/.executor-built-by
-if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EXEC_CC" ] ||
+exec_stamp=$OUT/.executor-built-by
+if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$exec_stamp" 2>/dev/null)" != "$EXEC_CC" ] ||
 	[ -n "$(find "$ROOT/harness" "$ROOT/fuzz" -newer "$exe" \( -name '*.[ch]' -o -name build.sh \) 2>/dev/null | head -n 1)" ]; then
 	edir=$WORK/executor
 	# Which optional libc functions the libc linked in has (libc_have.h,
@@ -130,7 +133,7 @@ if [ ! -x "$exe" ] || [ ! -x "$obs" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$EX
 			$EXEC_CC $COMMON -Werror -O2 -o "$obs" "$ROOT/fuzz/observer.c"
 		;;
 	esac
-	echo "$EXEC_CC" >"$stamp"
+	echo "$EXEC_CC" >"$exec_stamp"
 fi
 
 # ---- the targets ----
@@ -159,25 +162,27 @@ done
 # every real case file too.
 rm -rf "$OUT/seeds"
 "$PYTHON" "$ROOT/fuzz/make_seeds.py" --out "$OUT/seeds" --dicts "$OUT"
-for t in clone_flags fd_combo case_parse; do
-	mkdir -p "$OUT/seeds/$t"
-	for f in "$ROOT/fuzz/corpus/$t"/*; do
-		[ -f "$f" ] && cp "$f" "$OUT/seeds/$t/"
-	done
-done
-for c in "$ROOT"/cases/*/*.case; do
-	cp "$c" "$OUT/seeds/case_parse/$(basename "$(dirname "$c")")-$(basename "$c")"
-done
+# One Python process for the copies (a fork per file cost a second).
+"$PYTHON" -c 'import glob, os, shutil, sys
+root, seeds = sys.argv[1], sys.argv[2]
+for t in ("clone_flags", "fd_combo", "case_parse"):
+    os.makedirs(os.path.join(seeds, t), exist_ok=True)
+    for f in sorted(glob.glob(os.path.join(root, "fuzz", "corpus", t, "*"))):
+        if os.path.isfile(f):
+            shutil.copy(f, os.path.join(seeds, t))
+for c in sorted(glob.glob(os.path.join(root, "cases", "*", "*.case"))):
+    fam = os.path.basename(os.path.dirname(c))
+    shutil.copy(c, os.path.join(seeds, "case_parse", fam + "-" + os.path.basename(c)))' "$ROOT" "$OUT/seeds"
 cp "$ROOT/fuzz/case_parse.dict" "$OUT/case_parse.dict"
 # libFuzzer options (fuzz/run.sh lf_options says why)
 for t in clone_flags fd_combo; do
 	printf '[libfuzzer]\ndetect_leaks = 0\n' >"$OUT/$t.options"
 done
-for t in clone_flags fd_combo case_parse; do
-	"$PYTHON" -c 'import os, sys, zipfile
-d, z = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as f:
-    for n in sorted(os.listdir(d)):
-        f.write(os.path.join(d, n), n)' "$OUT/seeds/$t" "$OUT/${t}_seed_corpus.zip"
-done
+"$PYTHON" -c 'import os, sys, zipfile
+seeds, out = sys.argv[1], sys.argv[2]
+for t in ("clone_flags", "fd_combo", "case_parse"):
+    d = os.path.join(seeds, t)
+    with zipfile.ZipFile(os.path.join(out, t + "_seed_corpus.zip"), "w", zipfile.ZIP_DEFLATED) as f:
+        for n in sorted(os.listdir(d)):
+            f.write(os.path.join(d, n), n)' "$OUT/seeds" "$OUT"
 exit 0
