@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -215,7 +216,9 @@ def default_run(tmp_path_factory):
     """The default suite, run once per session as `make run` runs it (every
     case that is not explicit, every backend; JSON on stdout): .proc (the
     CompletedProcess), .doc (the validated result), .out (its folder, where
-    result.json is), .pid_max_before/.pid_max_after (the host's).
+    result.json is), .pid_max_before/.pid_max_after (the host's), .left (this session's
+    driver, probe and helper processes still running after it that were
+    not running before).
     SPAWNLAB_DEFAULT_RESULT=path/to/result.json reuses an earlier default
     run instead, to iterate on tests quickly (make test never sets it)."""
     reuse = os.environ.get("SPAWNLAB_DEFAULT_RESULT")
@@ -225,13 +228,19 @@ def default_run(tmp_path_factory):
         p = subprocess.CompletedProcess([str(SPAWNLAB), "run"], 1 if bad else 0, "", "")
         pid_max = HOST_PID_MAX.read_text()
         return SimpleNamespace(proc=p, doc=doc, out=Path(reuse).parent, pid_max_before=pid_max,
-                               pid_max_after=pid_max)
+                               pid_max_after=pid_max, left=[])
     out = tmp_path_factory.mktemp("default-run") / "out"
     before = HOST_PID_MAX.read_text()
+    procs = set(our_processes())
     p = run(["run", "--format", "json", "--out", str(out)], timeout=1200)
     after = HOST_PID_MAX.read_text()
+    for _ in range(20):  # sandboxes die by PR_SET_PDEATHSIG; give them a moment
+        left = sorted(set(our_processes()) - procs)
+        if not left:
+            break
+        time.sleep(0.1)
     doc = validate(json.loads((out / "result.json").read_text()))
-    return SimpleNamespace(proc=p, doc=doc, out=out, pid_max_before=before, pid_max_after=after)
+    return SimpleNamespace(proc=p, doc=doc, out=out, pid_max_before=before, pid_max_after=after, left=left)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def fd_result(tmp_path_factory):
     # 'fd.*' is the family without its explicit (slow) race cases, which
     # must be named: check both halves of that rule here too.
     p, doc = run_json(tmp, "fd.*", "fd/race_*", "--cases", str(cases), timeout=600)
-    p2, only = run_json(tmp / "family", "fd.*", "--cases", str(cases), timeout=600)
+    p2, only = run_json(tmp / "family", "fd.*", "--backend", "fork", "--cases", str(cases), timeout=600)
     assert not [c["id"] for c in only["cases"] if c["id"].startswith("fd/race_")]
     return p, doc
 

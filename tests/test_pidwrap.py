@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run, subset, units, available_backends, our_processes
+from conftest import ROOT, run, subset, units, available_backends, our_processes
 
 HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 SCENARIO_CASES = ("pidwrap/stale_kill", "pidwrap/pidfd_open_race", "pidwrap/waitpid_stale",
@@ -126,6 +126,14 @@ def test_fallback_methods_are_used_when_asked(family):
 
 def test_no_process_left_behind(family):
     assert our_processes() == []
+
+
+def test_no_process_left_after_the_default_run(default_run):
+    # Every family and every kind of child: probes, experiments that leave
+    # thousands of children, helpers stopped with SIGSTOP, user namespaces.
+    families = {c.parent.name for c in (ROOT / "cases").glob("*/*.case")} - {"bench"}
+    assert {c["family"] for c in default_run.doc["cases"]} == families
+    assert default_run.left == []
 
 
 def test_bad_pid_max_is_a_parse_or_setup_error(cases_dir, tmp_path):
