@@ -265,7 +265,7 @@ run: all
 # runs the suite in one process.
 PYTEST_JOBS ?= $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo '-n 2 --dist loadgroup')
 test: all deps
-	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q --durations=20 $(PYTEST_JOBS) tests $(PYTEST_FLAGS)
+	SPAWNLAB_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs --durations=20 $(PYTEST_JOBS) tests $(PYTEST_FLAGS)
 
 # Spawn cost per backend against parent size, with the vfork+execve floor
 # (cases/bench, run only when named).  Prints the table; numbers go to

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, run_json, units, available_backends
 
 FD = ROOT / "cases" / "fd"
-RACE_SPAWNS = 300
+RACE_SPAWNS = 100  # the budgeted race case of the default run spawns as many
 
 
 @pytest.fixture(scope="module")
