@@ -241,9 +241,12 @@ uninstall:
 # Debian packages the tests need, listed in tests/debs.txt (one place for
 # every test; a test that still lacks one skips naming `make deps`);
 # installed with apt-get as root, else the exact command is printed.
-TEST_DEBS := $(strip $(shell sed -e 's/\#.*//' tests/debs.txt))
+# A line that says --no-install-recommends is installed without them.
+TEST_DEBS := $(strip $(shell sed -e 's/\#.*//' -e '/--no-install-recommends/d' tests/debs.txt))
+TEST_DEBS_NOREC := $(strip $(shell sed -n -e 's/\#.*//' -e 's/--no-install-recommends//p' tests/debs.txt))
 deps:
 	@scripts/ensure-debs $(TEST_DEBS)
+	@$(if $(TEST_DEBS_NOREC),scripts/ensure-debs --no-install-recommends $(TEST_DEBS_NOREC))
 
 # The run goes to RUN_OUT (default reports/runs/<UTC time>); the report is
 # rendered there even when cases fail, and make keeps the driver's status.

@@ -127,7 +127,8 @@ def our_processes():
 
 def debs():
     """The packages tests need (tests/debs.txt, without comments)."""
-    return [w for line in DEBS.read_text().splitlines() for w in line.split("#", 1)[0].split()]
+    return [w for line in DEBS.read_text().splitlines() for w in line.split("#", 1)[0].split()
+            if not w.startswith("-")]
 
 
 def need_deb(package, present):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, SPAWNLAB, features, units, validate
+from conftest import BUILD, ROOT, SPAWNLAB, features, need_deb, units, validate
 
 yaml = pytest.importorskip("yaml", reason="needs python3-yaml (a dependency of lava-common)")
 schemas = pytest.importorskip("lava_common.schemas",
@@ -162,8 +162,7 @@ def test_definition_passes_a_clean_run(tmp_path):
 
 
 def test_lava_run_accepts_the_job_on_a_qemu_device(tmp_path):
-    if not shutil.which("lava-run"):
-        pytest.skip("needs Debian's lava-dispatcher: apt-get install -y lava-dispatcher")
+    need_deb("lava-dispatcher", shutil.which("lava-run"))
     templates = Path.home() / ".cache/spawnlab/lava-server/root/usr/share/lava-server/device-types"
     if not (templates / "qemu.jinja2").exists() and os.geteuid() != 0:
         pytest.skip("needs lava-server's device-type templates: scripts/lava/run-local fetches them as root")
