@@ -532,7 +532,8 @@ lava-job:
 		--out $(LAVA_OUT)/job.yaml $(LAVA_JOBFLAGS) $(LAVA_PATTERNS)
 
 lava-run-local:
-	@scripts/ensure-debs lava-dispatcher lava-common busybox-static file qemu-system-x86
+	@scripts/ensure-debs --no-install-recommends lava-dispatcher && \
+		scripts/ensure-debs lava-common busybox-static file qemu-system-x86
 	tree=$$(scripts/lava/kernel-tree $(abspath $(BUILD))/lava-kernel) && \
 	$(MAKE) lava-job KERNEL=$$(echo $$tree/boot/vmlinuz-*) LAVA_MODULES=$$(echo $$tree/lib/modules/*) \
 		LAVA_PATTERNS='$(LAVA_LOCAL)' LAVA_JOBFLAGS=--no-kvm LAVA_OUT=$(LAVA_OUT)/local && \
