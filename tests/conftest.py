@@ -168,8 +168,24 @@ VM_MODULES = {"test_matrix", "test_vm", "test_fuzz", "test_lava", "test_pdspawn_
 OWN_GROUP = {"test_regression_inputs_reproduce_their_plants"}
 
 
+# A test marked sanitizer_build runs only against a sanitizer build (make
+# check-asan's folder holds .san-flags): it puts every family through the
+# sanitizers, and under make test the same check rides on the session's
+# default run (test_pidwrap), so running it there too would cost a minute.
+SANITIZER_BUILD = (BUILD / ".san-flags").exists()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sanitizer_build: run only against a sanitizer build (make check-asan)")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the marks
 def pytest_collection_modifyitems(config, items):
+    if not SANITIZER_BUILD:
+        drop = [it for it in items if it.get_closest_marker("sanitizer_build")]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [it for it in items if it not in drop]
     if not config.pluginmanager.hasplugin("xdist"):
         return
     used = {}

@@ -133,6 +133,9 @@ def test_no_process_left_after_the_default_run(default_run):
     # thousands of children, helpers stopped with SIGSTOP, user namespaces.
     families = {c.parent.name for c in (ROOT / "cases").glob("*/*.case")} - {"bench"}
     assert {c["family"] for c in default_run.doc["cases"]} == families
+    bad = [(c["id"], u["backend"], u["reason"]) for c in default_run.doc["cases"] for u in c["backends"]
+           if u["outcome"] in ("fail", "error")]
+    assert default_run.proc.returncode == 0, bad
     assert default_run.left == []
 
 

@@ -197,6 +197,25 @@ def test_hanging_child_and_hanging_setup_are_killed_and_run_goes_on(tmp_path, ca
     assert our_processes() == before
 
 
+# Every family and every kind of child through the sanitizers: probes,
+# experiments that leave thousands of children, helpers stopped with
+# SIGSTOP, user namespaces.  (The whole suite would do too, but takes many
+# minutes under a sanitizer; make test checks the same on its default run.)
+EVERY_FAMILY = ["exec", "cost", "libc", "pidwrap", "fd/*_plain", "sigchld/barrier_*_1000",
+                "sigchld/exec_*", "eintr/*_stopcont", "eintr/*_sigchld", "clone", "pidns", "pidfd", "threads"]
+
+
+@pytest.mark.sanitizer_build
+def test_no_process_left_after_run_of_every_family(tmp_path):
+    before = our_processes()
+    p = run(["run", "--out", str(tmp_path / "o"), *EVERY_FAMILY], timeout=900)
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert {c["family"] for c in json.loads((tmp_path / "o" / "result.json").read_text())["cases"]} == \
+        {"exec", "cost", "libc", "pidwrap", "fd", "sigchld", "eintr", "clone", "pidns", "pidfd", "threads"}
+    time.sleep(0.2)
+    assert our_processes() == before
+
+
 def test_result_goes_to_default_folder(tmp_path):
     # Without --out the result lands in reports/runs/<timestamp>/result.json.
     p = run(["run", "exec/stdio_only"])
