@@ -132,8 +132,10 @@ static void wake_set(sigset_t *wake)
 
 static int init_main(int (*body)(void *), void *arg, int lifeline, int pidns, const sigset_t *old)
 {
-	/* SIGCHLD and SIGTERM stay blocked (and queued) from here on: no
-	 * wake-up can be lost between a waitpid and the wait. */
+	/* The wake set stays blocked (and queued) from here on: no wake-up
+	 * can be lost between a waitpid and the wait.  SIGINT is in it only
+	 * so that the driver's handler cannot run here; the terminal's
+	 * SIGINT goes to the driver, which stops sandboxes with SIGTERM. */
 	sigset_t wake;
 	wake_set(&wake);
 	signal(SIGCHLD, SIG_DFL);

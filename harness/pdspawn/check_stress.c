@@ -187,13 +187,14 @@ enum res t_stress(const struct check_api *api, char *why, size_t len)
 		/* Threads that did start are not joined: the process ends. */
 		return FAILED("set-up: pthread_create: %d of %d threads", made, SPAWNERS + 3);
 	}
+	int64_t t0 = now_ns();
 	int ms = 0;
 	while (ms < STRESS_MS || (ms < STRESS_MAX_MS && (__atomic_load_n(&judged, __ATOMIC_RELAXED) < MIN_SPAWNS ||
 							   !__atomic_load_n(&judged_mapped, __ATOMIC_RELAXED)))) {
 		struct timespec ts = {0, 100 * 1000000L};
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
-		ms += 100;
+		ms = (int)((now_ns() - t0) / 1000000);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(signaller, NULL);
