@@ -161,28 +161,10 @@ done
 # Generated seeds, then the committed regression inputs; for the parser
 # every real case file too.
 rm -rf "$OUT/seeds"
-"$PYTHON" "$ROOT/fuzz/make_seeds.py" --out "$OUT/seeds" --dicts "$OUT"
-# One Python process for the copies (a fork per file cost a second).
-"$PYTHON" -c 'import glob, os, shutil, sys
-root, seeds = sys.argv[1], sys.argv[2]
-for t in ("clone_flags", "fd_combo", "case_parse"):
-    os.makedirs(os.path.join(seeds, t), exist_ok=True)
-    for f in sorted(glob.glob(os.path.join(root, "fuzz", "corpus", t, "*"))):
-        if os.path.isfile(f):
-            shutil.copy(f, os.path.join(seeds, t))
-for c in sorted(glob.glob(os.path.join(root, "cases", "*", "*.case"))):
-    fam = os.path.basename(os.path.dirname(c))
-    shutil.copy(c, os.path.join(seeds, "case_parse", fam + "-" + os.path.basename(c)))' "$ROOT" "$OUT/seeds"
+"$PYTHON" "$ROOT/fuzz/make_seeds.py" --out "$OUT/seeds" --dicts "$OUT" --committed --zips "$OUT"
 cp "$ROOT/fuzz/case_parse.dict" "$OUT/case_parse.dict"
 # libFuzzer options (fuzz/run.sh lf_options says why)
 for t in clone_flags fd_combo; do
 	printf '[libfuzzer]\ndetect_leaks = 0\n' >"$OUT/$t.options"
 done
-"$PYTHON" -c 'import os, sys, zipfile
-seeds, out = sys.argv[1], sys.argv[2]
-for t in ("clone_flags", "fd_combo", "case_parse"):
-    d = os.path.join(seeds, t)
-    with zipfile.ZipFile(os.path.join(out, t + "_seed_corpus.zip"), "w", zipfile.ZIP_DEFLATED) as f:
-        for n in sorted(os.listdir(d)):
-            f.write(os.path.join(d, n), n)' "$OUT/seeds" "$OUT"
 exit 0

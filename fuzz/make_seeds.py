@@ -7,13 +7,17 @@ from real flag sets and fd programs rather than from noise.  fd_combo names
 fd-creating calls by their index in the fdmake table, which is read from
 harness/families/fd/step_fdmake.c (FDCALLS), never repeated here.  fuzz/build.sh runs
 this into its output folder; regression inputs are committed separately in
-fuzz/corpus/TARGET/.
-usage: fuzz/make_seeds.py --out DIR [--dicts DIR] [--minimal]
+fuzz/corpus/TARGET/ and --committed adds them (and every case file, as
+case_parse seeds); --zips writes OSS-Fuzz's TARGET_seed_corpus.zip.
+usage: fuzz/make_seeds.py --out DIR [--dicts DIR] [--minimal] [--committed] [--zips DIR]
 """
 import argparse
+import glob
 import os
 import re
+import shutil
 import struct
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,6 +29,7 @@ CLONE = dict(VM=0x100, FS=0x200, FILES=0x400, SIGHAND=0x800, PIDFD=0x1000, PTRAC
              IO=0x80000000, CLEAR_SIGHAND=1 << 32, INTO_CGROUP=1 << 33, AUTOREAP=1 << 34,
              NNP=1 << 35, PIDFD_AUTOKILL=1 << 36, EMPTY_MNTNS=1 << 37, NEWTIME=0x80)
 SIZES = [64, 80, 88, 63, 0, 72, 96, 4096, 4097, 65, 8]
+TARGETS = ('clone_flags', 'fd_combo', 'case_parse')
 
 
 def clone_seed(flags, sig=17, size=64, ctl=0, tid_size=0, tids=(0, 0, 0, 0), cg=0):
@@ -192,6 +197,9 @@ def main():
     ap.add_argument('--out', required=True, help='folder for TARGET/ seed folders')
     ap.add_argument('--dicts', help='folder for TARGET.dict files')
     ap.add_argument('--minimal', action='store_true', help='only the benchmark\'s minimal seeds')
+    ap.add_argument('--committed', action='store_true',
+                    help='add fuzz/corpus/TARGET/* and every case file (case_parse)')
+    ap.add_argument('--zips', help='folder for TARGET_seed_corpus.zip of every target')
     a = ap.parse_args()
     cs, fs = minimal_seeds() if a.minimal else (CLONE_SEEDS, fd_seeds())
     for target, seeds in (('clone_flags', cs), ('fd_combo', fs)):
@@ -205,6 +213,21 @@ def main():
         for target, text in (('clone_flags', clone_dict()), ('fd_combo', fd_dict())):
             with open(os.path.join(a.dicts, target + '.dict'), 'w') as f:
                 f.write(text)
+    if a.committed:
+        for target in TARGETS:
+            os.makedirs(os.path.join(a.out, target), exist_ok=True)
+            for f in sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'corpus', target, '*'))):
+                if os.path.isfile(f):
+                    shutil.copy(f, os.path.join(a.out, target))
+        for c in sorted(glob.glob(os.path.join(ROOT, 'cases', '*', '*.case'))):
+            family = os.path.basename(os.path.dirname(c))
+            shutil.copy(c, os.path.join(a.out, 'case_parse', family + '-' + os.path.basename(c)))
+    if a.zips:
+        for target in TARGETS:
+            d = os.path.join(a.out, target)
+            with zipfile.ZipFile(os.path.join(a.zips, target + '_seed_corpus.zip'), 'w', zipfile.ZIP_DEFLATED) as z:
+                for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                    z.write(os.path.join(d, n), n)
 
 
 if __name__ == '__main__':
