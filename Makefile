@@ -209,6 +209,7 @@ pdspawn-vs-pidfd-spawn: $(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) $(HEADERS) $(PDS
 		$(PDSPAWN_CHECK_SRC) $(PDSPAWN_LIB_SRC) -lpthread -ldl
 	$(BUILD)/pdspawn-check-glibc-$(PFS_SUITE) --json $(PFS_JSON)
 	@echo "pdspawn-vs-pidfd-spawn: $(PFS_JSON)"
+	@echo "pdspawn-vs-pidfd-spawn: report $$(scripts/pdspawn-compare $(PFS_JSON))"
 
 # make install PREFIX=/usr/local DESTDIR=: the header, both libraries,
 # pdspawn.pc (from pdspawn.pc.in, with the directories given here) and the

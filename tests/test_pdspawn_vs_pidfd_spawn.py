@@ -5,6 +5,7 @@ scripts/pdspawn-glibc-sysroot) and writes which promises glibc's API
 keeps.  Skipped, with the reason, where the Debian archive cannot be
 reached."""
 import json
+import re
 import subprocess
 
 import pytest
@@ -21,6 +22,7 @@ def comparison(tmp_path_factory):
                                                    or "Could not resolve" in p.stderr):
         pytest.skip("trixie's glibc could not be downloaded: " + p.stderr.strip().splitlines()[-1])
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    assert f"report {out.with_suffix('.md')}" in p.stdout, p.stdout
     return p.stdout, json.loads(out.read_text())
 
 
@@ -68,3 +70,33 @@ def test_what_glibc_pidfd_spawn_keeps(comparison):
     for c in v.values():
         assert c["result"] in ("pass", "fail", "skip", "not_expressible")
         assert c["result"] == "pass" or c["why"], c
+
+
+def test_report_puts_both_apis_side_by_side(comparison, tmp_path):
+    """The Markdown report of the same result: one row per check with each
+    API's verdict, and what pidfd_spawn did where it failed."""
+    _, doc = comparison
+    src = tmp_path / "r.json"
+    src.write_text(json.dumps(doc))
+    p = subprocess.run([str(ROOT / "scripts" / "pdspawn-compare"), str(src)], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.strip() == str(tmp_path / "r.md"), p.stderr
+    rows = {}
+    for line in (tmp_path / "r.md").read_text().splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip("|"))]
+        if line.startswith("| ") and len(cells) == 4 and cells[0] not in ("check", "---"):
+            rows[cells[0]] = cells
+    pd, pfs = verdicts(doc, "pdspawn"), verdicts(doc, "pidfd_spawn")
+    assert set(rows) == set(pd)
+    for name, (_, _, a, b) in rows.items():
+        assert a.split(":")[0] == pd[name]["result"] and b.split(":")[0] == pfs[name]["result"], rows[name]
+        if pfs[name]["result"] == "fail":
+            assert pfs[name]["why"].split(";")[0] in b
+    kept = sum(c["result"] == "pass" for c in pfs.values())
+    assert f"pidfd_spawn {kept} of {len(pd)}" in (tmp_path / "r.md").read_text()
+
+
+def test_report_refuses_what_is_not_a_result(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    p = subprocess.run([str(ROOT / "scripts" / "pdspawn-compare"), str(bad)], capture_output=True, text=True)
+    assert p.returncode == 2 and "not a pdspawn-check --json result" in p.stderr, p.stderr
