@@ -459,14 +459,13 @@ static int sc_reuse(struct pidwrap *pw, char *err, size_t errlen)
 	long rounds = 4 * pid_max, forks = 0, wraps = 0, immediate = 0, min_after = -1;
 	pid_t last = 0;
 	for (; forks < rounds && mono_ms() < pw->ctx->deadline_ms; forks++) {
-		pid_t p = fork();
-		if (p == 0)
-			_exit(0);
+		/* A vfork child that exits at once, reaped: the pid comes from the
+		 * same allocator as a fork's (pidwrap_filler says why not fork). */
+		pid_t p = pidwrap_filler(pw);
 		if (p < 0) {
-			snprintf(err, errlen, "fork %ld: %s", forks, errno_name(errno));
+			snprintf(err, errlen, "vfork %ld: %s", forks, errno_name(errno));
 			return -1;
 		}
-		reap_exit(p);
 		if (p == last)
 			immediate++;
 		if (last && p < last) {

@@ -35,7 +35,7 @@ struct pidwrap {
 	enum pidwrap_method method; /* the method in use (never PW_AUTO once set up) */
 	long pid_max;             /* the namespace's pid_max (PW_PID_MAX) */
 	int has_set_tid;          /* feature clone3_set_tid, probed before the namespace */
-	long fillers;             /* children forked to move the pid cursor */
+	long fillers;             /* children made to move the pid cursor */
 };
 
 /* ---- pidwrap_ns.c ---- */
@@ -46,17 +46,17 @@ int pidwrap_in_ns(struct pidwrap *pw, int (*fn)(struct pidwrap *, char *, size_t
 /* In W: choose and set up the method asked for (PW_AUTO: the first that
  * works); 0, or STEP_UNSUPPORTED / -1 with ERR. */
 int pidwrap_setup(struct pidwrap *pw, enum pidwrap_method want, int has_ns_pid_max, char *err, size_t errlen);
-/* In W, PW_PID_MAX: fork children that exit at once until the pid cursor
- * is at or past RESERVED_PIDS, so that every pid handed out from then on
- * comes round again after a wrap. */
-int pidwrap_prime(struct pidwrap *pw, char *err, size_t errlen);
+/* In W, PW_PID_MAX: make children that exit at once until the pid cursor
+ * is at or past UPTO (PIDWRAP_RESERVED: every pid handed out from then on
+ * comes round again after a wrap). */
+int pidwrap_prime(struct pidwrap *pw, pid_t upto, char *err, size_t errlen);
 /* In a process of the wrap namespace (or one nested in it, in the same user
  * namespace): set the pid_max of its own pid namespace to V and read it
  * back.  Refused unless uid 0 here maps to a kernel uid other than 0, so
  * that a kernel whose pid_max is still the global sysctl cannot be
  * written.  The kernel uid, or -1 with WHY. */
 long pidwrap_write_pid_max(long v, char *why, size_t len);
-/* A child that exits at once, reaped; its pid or -1 (errno). */
+/* A child that exits at once (vfork), reaped; its pid or -1 (errno). */
 pid_t pidwrap_filler(struct pidwrap *pw);
 /* Create a child whose pid is P by the method in use; it runs VICTIM(arg)
  * and _exits with its return value.  Returns P, or -1 with ERR (the pid

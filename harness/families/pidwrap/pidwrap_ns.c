@@ -346,9 +346,16 @@ int pidwrap_setup(struct pidwrap *pw, enum pidwrap_method want, int has_ns_pid_m
 	return STEP_UNSUPPORTED;
 }
 
+/* A filler only moves the pid cursor, so it is made by vfork: it shares
+ * W's memory and calls nothing but _exit, and no page tables are copied.
+ * The pid comes from the same allocator whatever the clone flags
+ * (kernel/fork.c copy_process -> alloc_pid), and a fork can cost
+ * milliseconds where page-table updates are dear (a guest without nested
+ * paging), which over the hundreds of fillers a wrap takes was most of
+ * the family's time. */
 pid_t pidwrap_filler(struct pidwrap *pw)
 {
-	pid_t pid = fork();
+	pid_t pid = vfork();
 	if (pid == 0)
 		_exit(0);
 	if (pid < 0)
@@ -359,7 +366,7 @@ pid_t pidwrap_filler(struct pidwrap *pw)
 	return pid;
 }
 
-int pidwrap_prime(struct pidwrap *pw, char *err, size_t errlen)
+int pidwrap_prime(struct pidwrap *pw, pid_t upto, char *err, size_t errlen)
 {
 	if (pw->method != PW_PID_MAX)
 		return 0;
@@ -368,13 +375,13 @@ int pidwrap_prime(struct pidwrap *pw, char *err, size_t errlen)
 			break;
 		pid_t pid = pidwrap_filler(pw);
 		if (pid < 0) {
-			snprintf(err, errlen, "fork: %s", errno_name(errno));
+			snprintf(err, errlen, "vfork: %s", errno_name(errno));
 			return -1;
 		}
-		if (pid >= PIDWRAP_RESERVED)
+		if (pid >= upto)
 			return 0;
 	}
-	snprintf(err, errlen, "pid cursor did not reach %d", PIDWRAP_RESERVED);
+	snprintf(err, errlen, "pid cursor did not reach %d", (int)upto);
 	return -1;
 }
 
@@ -404,14 +411,38 @@ static pid_t fork_aimed(struct pidwrap *pw, pid_t p, int (*victim)(void *), void
 	return pid;
 }
 
+/* Whether the allocator's next pid after LAST is P or, with one pid in
+ * between taken, the one after: kernel/pid.c alloc_pid hands out
+ * idr_alloc_cyclic() from LAST + 1, and from RESERVED_PIDS once LAST + 1
+ * reaches pid_max. */
+static int cursor_before(const struct pidwrap *pw, pid_t last, pid_t p)
+{
+	if (last <= 0)
+		return 0;
+	if (last + 1 >= pw->pid_max)
+		return p == PIDWRAP_RESERVED || p == PIDWRAP_RESERVED + 1;
+	return p == last + 1 || p == last + 2;
+}
+
 pid_t pidwrap_recycle(struct pidwrap *pw, pid_t p, int (*victim)(void *), void *arg, char *err, size_t errlen)
 {
-	/* PW_PID_MAX: a full cycle of the namespace's pids is enough. */
+	/* PW_PID_MAX: a full cycle of the namespace's pids is enough.  Fillers
+	 * (cheap) move the cursor until it stands just before P; only then is
+	 * the victim forked, and a fork that got another pid is one more
+	 * filler. */
 	long bound = pw->method == PW_PID_MAX ? 2 * pw->pid_max : 1;
+	pid_t last = 0;
 	for (long i = 0; i < bound; i++) {
 		if (mono_ms() >= pw->ctx->deadline_ms) {
 			snprintf(err, errlen, "deadline reached after %ld forks waiting for pid %d", i, (int)p);
 			return -1;
+		}
+		if (pw->method == PW_PID_MAX && !cursor_before(pw, last, p)) {
+			if ((last = pidwrap_filler(pw)) < 0) {
+				snprintf(err, errlen, "vfork for pid %d: %s", (int)p, errno_name(errno));
+				return -1;
+			}
+			continue;
 		}
 		pid_t pid = fork_aimed(pw, p, victim, arg);
 		if (pid < 0) {
@@ -424,6 +455,7 @@ pid_t pidwrap_recycle(struct pidwrap *pw, pid_t p, int (*victim)(void *), void *
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		pw->fillers++;
+		last = pid;
 	}
 	snprintf(err, errlen, "pid %d did not come round (%s, %ld forks)", (int)p, pidwrap_method_names[pw->method],
 		 bound);

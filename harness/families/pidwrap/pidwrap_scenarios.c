@@ -124,7 +124,7 @@ static int stranger(struct pidwrap *pw, pid_t p, struct victim *v, char *err, si
 static int stale_then_stranger(struct pidwrap *pw, struct stale *s, void (*hook)(struct pidwrap *, struct stale *),
 			       struct victim *v, char *err, size_t errlen)
 {
-	if (pidwrap_prime(pw, err, errlen) < 0 || stale_child(pw, s, hook, err, errlen) < 0)
+	if (pidwrap_prime(pw, PIDWRAP_RESERVED, err, errlen) < 0 || stale_child(pw, s, hook, err, errlen) < 0)
 		return -1;
 	if (stranger(pw, s->pid, v, err, errlen) < 0) {
 		victim_end(v, budget(pw));
@@ -173,6 +173,12 @@ static int sc_wrap(struct pidwrap *pw, char *err, size_t errlen)
 			 pidwrap_method_names[pw->method]);
 		return STEP_UNSUPPORTED;
 	}
+	/* Fillers bring the cursor to RESERVED_PIDS - 1, so that the backend's
+	 * spawns take pids from RESERVED_PIDS to pid_max - 1 and then wrap:
+	 * the pids below RESERVED_PIDS never come round and spawning through
+	 * them would add nothing but time. */
+	if (pidwrap_prime(pw, PIDWRAP_RESERVED - 1, err, errlen) < 0)
+		return -1;
 	unsigned char *seen = xcalloc((size_t)pw->pid_max / 8 + 1, 1);
 	long spawns = 0, bound = 2 * pw->pid_max;
 	pid_t first = -1, reused = -1, maxpid = 0;
@@ -218,7 +224,7 @@ static int sc_wrap(struct pidwrap *pw, char *err, size_t errlen)
 
 static int sc_zombie(struct pidwrap *pw, char *err, size_t errlen)
 {
-	if (pidwrap_prime(pw, err, errlen) < 0)
+	if (pidwrap_prime(pw, PIDWRAP_RESERVED, err, errlen) < 0)
 		return -1;
 	struct spawn_res res;
 	if (spawn_probe(pw, &res, err, errlen) < 0)
@@ -393,7 +399,7 @@ static int sc_pdspawn_api(struct pidwrap *pw, char *err, size_t errlen)
 		snprintf(err, errlen, "pdspawn_api checks pdspawn's own API, not backend %s", pw->ctx->be->name);
 		return STEP_UNSUPPORTED;
 	}
-	if (pidwrap_prime(pw, err, errlen) < 0)
+	if (pidwrap_prime(pw, PIDWRAP_RESERVED, err, errlen) < 0)
 		return -1;
 	char *argv[] = {(char *)pw->ctx->probe, "--exit-now", NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
