@@ -5,6 +5,7 @@ anything else the machine does is a fail; a documented expectation that
 holds again is xpass.  And every case has a positive control: an empty
 observation, or one with no fds, fails it (checked for every shipped case by
 the parser, and at run time by planting such observations)."""
+import glob
 import json
 import os
 import re
@@ -132,14 +133,21 @@ def test_finding_bounded_by_the_kernel_release(tmp_path, cases_dir):
 # Representative of every family and every kind of expectation; the parser
 # checks the same property statically for every shipped case (test_parser's
 # test_all_shipped_cases_parse loads them all).
-# The set leaves out the cases that take seconds to wrap pids or to time
-# spawns (their kinds of expectation are in the cheap ones named here):
-# the plant replaces the observation only after the unit has run.
-PLANT_SET = ["exec", "fd", "libc", "pidwrap/*_ns_last_pid", "pidwrap/*_set_tid", "pidwrap/pdspawn_api",
-             "cost/spawn_static", "eintr/pipe_read_*", "eintr/sleep_*", "sigchld/barrier_*_10",
-             "sigchld/exec_*_1", "clone", "pidns/set_tid_*", "pidns/pid_max_outer_caps_inner",
-             "pidns/fork_after_init_exit", "pidfd/get_info_*", "pidfd/waitid_stopped",
-             "threads/leader_exits_first"]
+# The set leaves out the cases that take seconds to wrap pids, to time
+# spawns, to race fds (fd/budget_*) or to signal hundreds of spawns
+# (libc/handler_never_in_child): the plant replaces the observation only
+# after the unit has run, and their kinds of expectation are in the cheap
+# ones named here.
+PLANT_SET = ["exec", "fd/[!b]*", "libc/[!h]*", "libc/handled_*", "pidwrap/*_ns_last_pid", "pidwrap/*_set_tid",
+             "pidwrap/pdspawn_api", "cost/spawn_static", "eintr/pipe_read_*", "eintr/sleep_*",
+             "sigchld/barrier_*_10", "sigchld/exec_*_1", "clone", "pidns/set_tid_*",
+             "pidns/pid_max_outer_caps_inner", "pidns/fork_after_init_exit", "pidfd/get_info_*",
+             "pidfd/waitid_stopped", "threads/leader_exits_first"]
+# The no-fds plant matters only where a case asserts a closed fd: the case
+# files of these families are the ones that do (test_nofds_set_has_every_
+# closed_fd_case checks it).
+NOFDS_SET = ["exec", "fd/[!b]*", "libc/[!h]*", "libc/handled_*"]
+PLANT_SETS = {"empty": PLANT_SET, "nofds": NOFDS_SET}
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +155,7 @@ def planted(tmp_path_factory):
     docs = {}
     for mode in ("empty", "nofds"):
         out = tmp_path_factory.mktemp("plant-" + mode)
-        p = run(["run", "--out", str(out), *PLANT_SET], timeout=600,
+        p = run(["run", "--out", str(out), *PLANT_SETS[mode]], timeout=600,
                 env=dict(os.environ, SPAWNLAB_PLANT=mode))
         assert p.returncode in (0, 1), p.stderr
         docs[mode] = validate(json.loads((out / "result.json").read_text()))
@@ -173,3 +181,20 @@ def test_no_fds_fails_every_case_that_asserts_a_closed_fd(planted):
                 assert u["outcome"] == "fail", (c["id"], u["backend"])
                 checked += 1
     assert checked > 100
+
+
+def test_nofds_set_has_every_closed_fd_case(planted):
+    """Every case file that expects fd.N = closed is in the no-fds run."""
+    ran = {c["id"] for c in planted["nofds"]["cases"]}
+    missing = []
+    for path in glob.glob(os.path.join(ROOT, "cases", "*", "*.case")):
+        fam = os.path.basename(os.path.dirname(path))
+        case = None
+        for line in open(path):
+            w = line.split()
+            if w[:1] == ["case"]:
+                case = fam + "/" + w[1]
+            elif case and w[:1] == ["expect"] and len(w) >= 4 and re.fullmatch(r"fd\.\d+", w[1]) \
+                    and w[3] == "closed" and case not in ran and not case.startswith("fd/budget_"):
+                missing.append(case)
+    assert missing == []
