@@ -8,25 +8,23 @@ import re
 
 import pytest
 
-from conftest import ROOT, available_backends, finding_units, run_json, units
+from conftest import ROOT, available_backends, finding_units, subset, units
 
 MODES = ("handler", "restart", "stopcont", "sigchld")
 ROWS = re.findall(r"X\((\w+)\)", (ROOT / "harness" / "families" / "eintr" / "eintr.h").read_text())
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    p, doc = run_json(tmp_path_factory.mktemp("eintr"), "eintr", "--backend", "fork", timeout=240)
-    assert p.returncode in (0, 1), p.stderr
-    return doc
+def result(default_run):
+    """The family from the session's default run: every row and mode on
+    every backend, the call=all summaries among them."""
+    return subset(default_run.doc, "eintr/*")
 
 
 @pytest.fixture(scope="module")
-def summaries(tmp_path_factory):
+def summaries(result):
     """The call=all summaries under both parent set-ups, every backend."""
-    p, doc = run_json(tmp_path_factory.mktemp("eintr-sum"), "eintr/summary_*", timeout=300)
-    assert p.returncode in (0, 1), p.stderr
-    return doc
+    return subset(result, "eintr/summary_*")
 
 
 def test_matrix_is_complete(result):

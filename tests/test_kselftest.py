@@ -11,9 +11,6 @@ import re
 import shlex
 import subprocess
 import time
-from pathlib import Path
-
-import pytest
 
 from conftest import BUILD, ROOT, run, validate
 
@@ -74,7 +71,7 @@ def parse_ktap(text):
     lines = text.splitlines()
     assert lines[0] == "TAP version 13", lines[:3]
     plan = int(re.fullmatch(r"1\.\.(\d+)", lines[1]).group(1))
-    results, sub, i = {}, [], 2
+    results, sub = {}, []
     for line in lines[2:]:
         if line.startswith("    "):
             sub.append(line[4:])

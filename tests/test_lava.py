@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, SPAWNLAB, features, need_deb, units, validate
+from conftest import BUILD, ROOT, SPAWNLAB, features, need_deb, validate
 
 yaml = pytest.importorskip("yaml", reason="needs python3-yaml (a dependency of lava-common)")
 schemas = pytest.importorskip("lava_common.schemas",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ROOT, validate  # noqa: F401
+from conftest import ROOT, validate
 
 from conftest import MATRIX_KERNEL as KERNEL_SUITE, MATRIX_LIBC as LIBC, SCRIPTS, script
 

@@ -1,23 +1,22 @@
 """pid namespaces nested in a private one (cases/pidns): set_tid at several
 levels and its capabilities, nested pid_max, fork after init, immediate pid
 reuse.  The host's pid_max is never written and nothing is left running."""
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, features, our_processes, run_json, units
+from conftest import BUILD, features, run_json, subset, units
 
 HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 NEEDS = {"pidns/pid_max_outer_caps_inner": "namespaced_pid_max", "pidns/pid_not_reused_at_once": "namespaced_pid_max"}
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    before, procs = HOST_PID_MAX.read_text(), our_processes()
-    p, doc = run_json(tmp_path_factory.mktemp("pidns"), "pidns", "--probe", str(BUILD / "probe"), timeout=600)
-    time.sleep(0.2)
-    return p, doc, before, HOST_PID_MAX.read_text(), procs, our_processes()
+def result(default_run):
+    """The family from the session's default run, with the host's pid_max
+    read before and after that run and the processes it left (none)."""
+    return (default_run.proc, subset(default_run.doc, "pidns/*"), default_run.pid_max_before,
+            default_run.pid_max_after, [], default_run.left)
 
 
 def test_family_passes_or_skips_and_leaves_the_host_alone(result):
