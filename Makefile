@@ -504,7 +504,7 @@ diff-baseline: all
 # kselftest-install INSTALL_PATH=DIR: spawnlab as the kselftest collection
 # `spawnlab` in DIR (kselftest-list.txt, DIR/spawnlab/<family>, settings with
 # KSFT_TIMEOUT seconds per family), static so that it runs on the target.
-KSFT_BUILD   ?= $(BUILD)/vm-static
+KSFT_BUILD   ?= $(STATIC)
 KSFT_TIMEOUT ?= 900
 .PHONY: kselftest-install
 kselftest-install:
@@ -528,7 +528,7 @@ LAVA_LOCAL    ?= exec
 lava-job:
 	@[ -n "$(KERNEL)" ] || { echo "usage: make lava-job KERNEL=bzImage|URL [LAVA_PATTERNS='exec fd'] [LAVA_RAMDISK=URL] [LAVA_MODULES=DIR] [LAVA_JOBFLAGS=--no-kvm]" >&2; exit 2; }
 	@scripts/ensure-debs busybox-static file lava-common
-	scripts/lava/initramfs $(LAVA_OUT)/spawnlab-initramfs.cpio.gz --build $(abspath $(BUILD))/vm-static $(if $(LAVA_MODULES),--modules $(LAVA_MODULES))
+	scripts/lava/initramfs $(LAVA_OUT)/spawnlab-initramfs.cpio.gz --build $(abspath $(STATIC)) $(if $(LAVA_MODULES),--modules $(LAVA_MODULES))
 	scripts/lava/make-job --kernel $(KERNEL) --ramdisk $(or $(LAVA_RAMDISK),$(LAVA_OUT)/spawnlab-initramfs.cpio.gz) \
 		--out $(LAVA_OUT)/job.yaml $(LAVA_JOBFLAGS) $(LAVA_PATTERNS)
 
@@ -539,7 +539,7 @@ lava-run-local:
 	$(MAKE) lava-job KERNEL=$$(echo $$tree/boot/vmlinuz-*) LAVA_MODULES=$$(echo $$tree/lib/modules/*) \
 		LAVA_PATTERNS='$(LAVA_LOCAL)' LAVA_JOBFLAGS=--no-kvm LAVA_OUT=$(LAVA_OUT)/local && \
 	scripts/lava/run-local $(LAVA_OUT)/local/job.yaml --out $(LAVA_OUT)/local/run --appliance-kernel-root $$tree \
-		--expect-cases $$($(BUILD)/vm-static/spawnlab list $(LAVA_LOCAL) | grep -vc '\[explicit\]')
+		--expect-cases $$($(STATIC)/spawnlab list $(LAVA_LOCAL) | grep -vc '\[explicit\]')
 # ---- end CI and test farms ---------------------------------------------------
 
 # baselines MATRIX=DIR: the committed baselines, reports/baselines, made anew
