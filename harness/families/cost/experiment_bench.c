@@ -163,7 +163,7 @@ static long count_vmas(void)
  * populate_vma_page_range: FOLL_WRITE on a writable private mapping, so
  * they are the mapping's own anonymous pages, not the zero page), which
  * on a guest where every page fault is a trip through the hypervisor
- * takes a third less time than 65,536 faults from memset; the memset
+ * takes a third less time than a fault per page from memset; the memset
  * then writes every page as before. */
 static void *grow_parent(size_t mib, int fragmented, size_t *len)
 {

@@ -411,17 +411,22 @@ static pid_t fork_aimed(struct pidwrap *pw, pid_t p, int (*victim)(void *), void
 	return pid;
 }
 
-/* Whether the allocator's next pid after LAST is P or, with one pid in
- * between taken, the one after: kernel/pid.c alloc_pid hands out
- * idr_alloc_cyclic() from LAST + 1, and from RESERVED_PIDS once LAST + 1
- * reaches pid_max. */
+/* Whether the allocator's next pid after LAST is P: kernel/pid.c alloc_pid
+ * hands out idr_alloc_cyclic() from LAST + 1, from RESERVED_PIDS once
+ * LAST + 1 reaches pid_max, and skips a pid still in use (a live process
+ * or a zombie: kill(pid, 0) finds it), so one taken pid before P is
+ * looked past. */
+static pid_t pid_after(const struct pidwrap *pw, pid_t last)
+{
+	return last + 1 >= pw->pid_max ? PIDWRAP_RESERVED : last + 1;
+}
+
 static int cursor_before(const struct pidwrap *pw, pid_t last, pid_t p)
 {
 	if (last <= 0)
 		return 0;
-	if (last + 1 >= pw->pid_max)
-		return p == PIDWRAP_RESERVED || p == PIDWRAP_RESERVED + 1;
-	return p == last + 1 || p == last + 2;
+	pid_t next = pid_after(pw, last);
+	return next == p || (pid_after(pw, next) == p && (kill(next, 0) == 0 || errno != ESRCH));
 }
 
 pid_t pidwrap_recycle(struct pidwrap *pw, pid_t p, int (*victim)(void *), void *arg, char *err, size_t errlen)
