@@ -15,6 +15,7 @@
  * descriptor-based one (SIGCHLD left at SIG_DFL, children waited for
  * through pidfds). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "lib/names.h"
 #include "lib/reap.h"
 #include "lib/util.h"
+#include "sys/sys.h"
 
 #define ROW_BUDGET_MS 4000
 #define STOP_HOLD_MS 50 /* how long the party stays stopped: the timer rows show whether it counts */
@@ -55,6 +57,39 @@ static void nap_ms(long ms)
 	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&t, &t) < 0 && errno == EINTR)
 		;
+}
+
+/* A short look-again pause for the waits on the party's handler: the
+ * handler runs within microseconds of the signal, and a controller that
+ * spun here (nanosleep(0)) took a core from the units beside it. */
+static void nap_short(void)
+{
+	struct timespec t = {0, 100 * 1000};
+	nanosleep(&t, NULL);
+}
+
+/* Until the party has returned from its call or UNTIL: it sets `returned`
+ * and exits at once, so its pidfd becoming readable is the moment to look.
+ * Blocking in poll(2) costs nothing while a sleep row sleeps its full time
+ * (sleep(3): 2 s); without pidfd_open, short naps. */
+static void wait_returned(pid_t pid, const struct eintr_shared *sh, uint64_t until)
+{
+	int pfd = sl_pidfd_open(pid, 0);
+	while (!__atomic_load_n(&sh->returned, __ATOMIC_SEQ_CST)) {
+		uint64_t now = mono_ms();
+		if (now >= until)
+			break;
+		if (pfd < 0) {
+			nap_ms(1);
+			continue;
+		}
+		struct pollfd p = {pfd, POLLIN, 0};
+		uint64_t left = until - now;
+		if (poll(&p, 1, left > 1000 ? 1000 : (int)left) > 0)
+			break; /* exited: `returned` is as it will stay */
+	}
+	if (pfd >= 0)
+		close(pfd);
 }
 
 
@@ -98,7 +133,7 @@ static const char *classify(const struct eintr_call *c, const struct eintr_env *
 
 /* The blocked party: arm the mode, prepare, enter the call, report. */
 static void party(const struct eintr_call *c, struct eintr_env *e, enum eintr_mode m, int classic,
-		  const struct backend *be, int cgate[2])
+		  const struct backend *be, const char *probe, int cgate[2])
 {
 	struct eintr_shared *sh = e->sh;
 	if (eintr_mode_arm(m, classic, sh) < 0) {
@@ -108,7 +143,7 @@ static void party(const struct eintr_call *c, struct eintr_env *e, enum eintr_mo
 	}
 	if (m == EM_SIGCHLD) {
 		close(cgate[1]);
-		pid_t pid = eintr_spawn_sigchild(be, cgate[0]);
+		pid_t pid = eintr_spawn_sigchild(be, probe, cgate[0]);
 		if (pid < 0) {
 			snprintf(sh->prep_what, sizeof sh->prep_what, "spawn the SIGCHLD source through %s", be->name);
 			sh->prep_err = errno;
@@ -145,7 +180,7 @@ static int interrupt(enum eintr_mode m, int classic, pid_t pid, struct eintr_sha
 		if (kill(pid, EINTR_SIG) < 0)
 			return -1;
 		while (!sh->handled && !sh->returned && mono_ms() < deadline)
-			nap_ms(0);
+			nap_short();
 		return sh->handled || sh->returned ? 0 : (errno = ETIMEDOUT, -1);
 	case EM_STOPCONT: {
 		if (kill(pid, SIGSTOP) < 0)
@@ -165,7 +200,7 @@ static int interrupt(enum eintr_mode m, int classic, pid_t pid, struct eintr_sha
 			return errno = ETIMEDOUT, -1;
 		if (classic)
 			while (!sh->handled && !sh->returned && mono_ms() < deadline)
-				nap_ms(0);
+				nap_short();
 		return 0;
 	}
 	return errno = EINVAL, -1;
@@ -205,7 +240,7 @@ static int run_row(const struct eintr_call *c, enum eintr_mode m, int classic, s
 		goto out;
 	}
 	if (pid == 0)
-		party(c, &e, m, classic, ctx->be, cgate);
+		party(c, &e, m, classic, ctx->be, ctx->probe, cgate);
 	if (cgate[0] >= 0)
 		close(cgate[0]);
 
@@ -237,9 +272,7 @@ static int run_row(const struct eintr_call *c, enum eintr_mode m, int classic, s
 	o->reblocked = back == 1;
 	if (!early && c->wake && c->wake(&e, pid) < 0)
 		snprintf(o->note, sizeof o->note, "wake failed: %s", strerror(errno));
-	uint64_t until = deadline + (uint64_t)e.timeout_ms;
-	while (!sh->returned && mono_ms() < until)
-		nap_ms(0);
+	wait_returned(pid, sh, deadline + (uint64_t)e.timeout_ms);
 	int interrupted = m == EM_STOPCONT || sh->handled > 0;
 	o->handled = sh->handled;
 	o->timeout_ms = e.timeout_ms;
