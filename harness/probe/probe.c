@@ -11,6 +11,8 @@
  *                              empty argv (experiment_execargs.c)
  *        probe --exit-now      exit 0 at once (for latency measurements)
  *        probe --wait-fd R W OFFSET   barrier child: exit at EOF on fd R, time stamp to fd W
+ *        probe --wait-eof      exit 0 at EOF on stdin (eintr's SIGCHLD source:
+ *                              what cat(1) did, without a dynamic loader)
  *        probe --count-fds     exit with the number of open fds other than
  *                              0, 1 and 2 (at most 250): a cheap report
  *                              for fd/race
@@ -262,6 +264,13 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--exit-now") == 0)
 		return 0;
+	if (argc == 2 && strcmp(argv[1], "--wait-eof") == 0) {
+		char b[64];
+		ssize_t got;
+		while ((got = read(0, b, sizeof b)) > 0 || (got < 0 && errno == EINTR))
+			;
+		return got == 0 ? 0 : 1;
+	}
 	if (argc == 5 && strcmp(argv[1], "--wait-fd") == 0)
 		return wait_fd(atoi(argv[2]), atoi(argv[3]), (off_t)atoll(argv[4]));
 	if (argc == 2 && strcmp(argv[1], "--count-fds") == 0) {
