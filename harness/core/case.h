@@ -147,11 +147,12 @@ struct sl_case {
 	char *show[CASE_MAX_SHOW]; /* keys the text output shows per backend */
 	size_t nshow;
 	int timeout; /* seconds; 0: the run's default */
-	struct step steps[CASE_MAX_STEPS];
+	struct step *steps; /* nsteps of them, at most CASE_MAX_STEPS (grown as parsed: a case
+			     * is held by every forked unit, so it holds no unused room) */
 	size_t nsteps;
 	struct spawn_spec spawn;
 	struct step experiment; /* kind NULL: spawn the probe */
-	struct expect expects[CASE_MAX_EXPECT];
+	struct expect *expects; /* nexpects of them, at most CASE_MAX_EXPECT, grown as parsed */
 	size_t nexpects;
 };
 

@@ -238,7 +238,9 @@ static int parse_setup(struct parser *p, struct sl_case *c, char *rest)
 {
 	if (c->nsteps == CASE_MAX_STEPS)
 		return perr(p, "expected at most %d set-up steps in one case", CASE_MAX_STEPS);
+	c->steps = xrealloc(c->steps, (c->nsteps + 1) * sizeof *c->steps);
 	struct step *st = &c->steps[c->nsteps];
+	memset(st, 0, sizeof *st);
 	if (parse_step(p, 0, "a set-up step", st, rest) < 0) {
 		/* Not counted in nsteps, so case_free would not see its strings. */
 		for (int j = 0; j < CASE_MAX_ARGS; j++) {
@@ -592,6 +594,7 @@ static int parse_expect(struct parser *p, struct sl_case *c, const char *kw, cha
 				    expect_op_name(e.op), c->expects[i].line);
 	e.key = xstrdup(key);
 	e.value = xstrdup(rest);
+	c->expects = xrealloc(c->expects, (c->nexpects + 1) * sizeof *c->expects);
 	c->expects[c->nexpects++] = e;
 	return 0;
 }
@@ -678,6 +681,8 @@ static void case_free(struct sl_case *c)
 		free(c->expects[i].key);
 		free(c->expects[i].value);
 	}
+	free(c->steps);
+	free(c->expects);
 	free(c);
 }
 
