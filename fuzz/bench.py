@@ -344,7 +344,17 @@ def planted_driver(plant, work):
     for sub in ('obj', 'lib', 'gen'):  # objects, pdspawn's objects, libc_have.h (every object depends on it)
         if os.path.isdir(os.path.join(base, sub)):
             shutil.copytree(os.path.join(base, sub), os.path.join(drv, sub))
-    run(['make', '-s', f'BUILD={drv}', f'{drv}/spawnlab', f'{drv}/probe'], cwd=tree)
+    san = os.path.join(base, '.san-flags')
+    if os.path.exists(san):
+        # A sanitizer build (make check-asan): its objects need its flags
+        # to link; the probe stays unsanitized and static, as there.
+        cc, flags = (open(san).read().split(None, 1) + [''])[:2]
+        flags = flags.strip()
+        run(['make', '-s', f'BUILD={drv}', f'CC={cc}', "OPT=-O1 -g", f'CFLAGS={flags}', f'LDFLAGS={flags}',
+             f'{drv}/spawnlab'], cwd=tree)
+        run(['make', '-s', f'BUILD={drv}', f'{drv}/probe'], cwd=tree)
+    else:
+        run(['make', '-s', f'BUILD={drv}', f'{drv}/spawnlab', f'{drv}/probe'], cwd=tree)
     return drv
 
 
