@@ -248,12 +248,19 @@ static void put_argv0(int argc, char **argv)
 
 /* A barrier child (experiment_sigchld.c): block reading fd R until EOF,
  * write the CLOCK_MONOTONIC time (ns) at byte OFFSET of fd W, exit 0. */
+/* Read FD until EOF: 0 at EOF, -1 on an error. */
+static int read_to_eof(int fd)
+{
+	char b[64];
+	ssize_t got;
+	while ((got = read(fd, b, sizeof b)) > 0 || (got < 0 && errno == EINTR))
+		;
+	return got == 0 ? 0 : -1;
+}
+
 static int wait_fd(int r, int w, off_t offset)
 {
-	char b;
-	ssize_t got;
-	while ((got = read(r, &b, 1)) > 0 || (got < 0 && errno == EINTR))
-		;
+	int got = read_to_eof(r);
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -264,13 +271,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--exit-now") == 0)
 		return 0;
-	if (argc == 2 && strcmp(argv[1], "--wait-eof") == 0) {
-		char b[64];
-		ssize_t got;
-		while ((got = read(0, b, sizeof b)) > 0 || (got < 0 && errno == EINTR))
-			;
-		return got == 0 ? 0 : 1;
-	}
+	if (argc == 2 && strcmp(argv[1], "--wait-eof") == 0)
+		return read_to_eof(0) == 0 ? 0 : 1;
 	if (argc == 5 && strcmp(argv[1], "--wait-fd") == 0)
 		return wait_fd(atoi(argv[2]), atoi(argv[3]), (off_t)atoll(argv[4]));
 	if (argc == 2 && strcmp(argv[1], "--count-fds") == 0) {

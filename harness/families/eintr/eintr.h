@@ -127,6 +127,9 @@ pid_t eintr_spawn_sigchild(const struct backend *be, const char *probe, int gate
 /* /proc/PID/task/PID: the state letter and the syscall number (-1 when
  * running); 0, or -1 if the task is gone. */
 int eintr_proc(pid_t pid, char *state, long *nr);
+/* The pause between two looks of a bounded poll (200 us): short next to a
+ * handler's or a state change's latency, long enough not to take a core. */
+void eintr_nap(void);
 /* Poll until PID sleeps ('S') in one of NR[] (or restart_syscall when
  * allow_restart), the call returned, or DEADLINE.  1 blocked, 0 returned,
  * -1 time is up. */

@@ -141,7 +141,7 @@ int eintr_proc(pid_t pid, char *state, long *nr)
 	return 0;
 }
 
-static void nap(void)
+void eintr_nap(void)
 {
 	struct timespec ts = {0, 200 * 1000};
 	nanosleep(&ts, NULL);
@@ -157,7 +157,7 @@ int eintr_wait_blocked(pid_t pid, const int nr[2], int allow_restart, struct ein
 		if (__atomic_load_n(&sh->entered, __ATOMIC_SEQ_CST) && eintr_proc(pid, &st, &cur) == 0 && st == 'S' &&
 		    ((cur == nr[0] || (nr[1] && cur == nr[1])) || (allow_restart && cur == SYS_restart_syscall)))
 			return 1;
-		nap();
+		eintr_nap();
 	}
 	return __atomic_load_n(&sh->returned, __ATOMIC_SEQ_CST) ? 0 : -1;
 }
@@ -171,7 +171,7 @@ int eintr_wait_state(pid_t pid, char want, uint64_t deadline_ms)
 			return want == 'Z' ? 1 : -1;
 		if (st == want || (want == 'Z' && st == 'X'))
 			return 1;
-		nap();
+		eintr_nap();
 	}
 	return -1;
 }

@@ -33,6 +33,7 @@
 #include "sys/sys.h"
 
 #define ROW_BUDGET_MS 4000
+#define ROW_LEFT_MS 1500 /* a row starts only with this much of the unit's time left */
 #define STOP_HOLD_MS 50 /* how long the party stays stopped: the timer rows show whether it counts */
 
 enum parent_style { PARENT_CLASSIC, PARENT_DESCRIPTOR };
@@ -60,15 +61,6 @@ static void nap_ms(long ms)
 		;
 }
 
-/* A short look-again pause for the waits on the party's handler: the
- * handler runs within microseconds of the signal, and a controller that
- * spun here (nanosleep(0)) took a core from the units beside it. */
-static void nap_short(void)
-{
-	struct timespec t = {0, 100 * 1000};
-	nanosleep(&t, NULL);
-}
-
 /* Until the party has returned from its call or UNTIL: it sets `returned`
  * and exits at once, so its pidfd becoming readable is the moment to look.
  * Blocking in poll(2) costs nothing while a sleep row sleeps its full time
@@ -85,8 +77,7 @@ static void wait_returned(pid_t pid, const struct eintr_shared *sh, uint64_t unt
 			continue;
 		}
 		struct pollfd p = {pfd, POLLIN, 0};
-		uint64_t left = until - now;
-		if (poll(&p, 1, left > 1000 ? 1000 : (int)left) > 0)
+		if (poll(&p, 1, (int)(until - now)) > 0)
 			break; /* exited: `returned` is as it will stay */
 	}
 	if (pfd >= 0)
@@ -181,7 +172,7 @@ static int interrupt(enum eintr_mode m, int classic, pid_t pid, struct eintr_sha
 		if (kill(pid, EINTR_SIG) < 0)
 			return -1;
 		while (!sh->handled && !sh->returned && mono_ms() < deadline)
-			nap_short();
+			eintr_nap();
 		return sh->handled || sh->returned ? 0 : (errno = ETIMEDOUT, -1);
 	case EM_STOPCONT: {
 		if (kill(pid, SIGSTOP) < 0)
@@ -201,7 +192,7 @@ static int interrupt(enum eintr_mode m, int classic, pid_t pid, struct eintr_sha
 			return errno = ETIMEDOUT, -1;
 		if (classic)
 			while (!sh->handled && !sh->returned && mono_ms() < deadline)
-				nap_short();
+				eintr_nap();
 		return 0;
 	}
 	return errno = EINVAL, -1;
@@ -339,7 +330,7 @@ static int run_row_settled(const struct eintr_call *c, enum eintr_mode m, int cl
 			   struct row_out *o, char *err, size_t errlen, long *retried)
 {
 	int rc = run_row(c, m, classic, ctx, o, err, errlen);
-	if (rc < 0 && o->gave_way && mono_ms() + 1500 < ctx->deadline_ms) {
+	if (rc < 0 && o->gave_way && mono_ms() + ROW_LEFT_MS < ctx->deadline_ms) {
 		++*retried;
 		rc = run_row(c, m, classic, ctx, o, err, errlen);
 	}
@@ -356,7 +347,7 @@ static int run_all(enum eintr_mode m, int classic, struct step_ctx *ctx, char *e
 	for (int i = 0; i < EC_COUNT; i++) {
 		struct row_out o;
 		char rerr[512] = "";
-		if (mono_ms() + 1500 >= ctx->deadline_ms) {
+		if (mono_ms() + ROW_LEFT_MS >= ctx->deadline_ms) {
 			snprintf(err, errlen, "out of time after %d rows", i);
 			sb_free(&disturbed);
 			return -1;
