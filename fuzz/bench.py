@@ -297,9 +297,15 @@ def cmd_regress(args):
         sys.exit('bench: no fuzz/corpus/*/regress-NN-* inputs')
     byid = {p.id: p for p in plants()}
     targets = sorted({os.path.basename(os.path.dirname(i)) for i in inputs})
-    base = os.path.join(args.out, 'base')
-    os.makedirs(base, exist_ok=True)
-    build(ROOT, base, ['replay'], args.cc, targets)
+    if args.base:  # a replay build already made (tests/test_fuzz.py's), WORK=OUT/obj-replay
+        base = os.path.abspath(args.base)
+        for t in targets:
+            if not os.access(os.path.join(base, t + '-replay'), os.X_OK):
+                sys.exit(f'bench: --base {base}: no {t}-replay (build.sh with SUFFIX=-replay, WORK=OUT/obj-replay)')
+    else:
+        base = os.path.join(args.out, 'base')
+        os.makedirs(base, exist_ok=True)
+        build(ROOT, base, ['replay'], args.cc, targets)
     bad = 0
     for exe in [e for e in glob.glob(os.path.join(base, '*-replay')) if os.path.isfile(e)] + [os.path.join(base, 'spawnlab-executor')]:
         if b'SL_PLANTED' in open(exe, 'rb').read():
@@ -464,6 +470,7 @@ def main():
     ap.add_argument('--plants', default=os.environ.get('PLANTS', ''), help='e.g. 01,07 (default: all)')
     ap.add_argument('--control-seconds', type=int, default=int(os.environ.get('BENCH_CONTROL_SECONDS', 30)))
     ap.add_argument('--cc', default=os.environ.get('CC', 'cc'), help='compiler of the replay build')
+    ap.add_argument('--base', help='regress: an existing replay build of --cc to plant into (default: build one)')
     a = ap.parse_args()
     a.plants = [x for x in re.split(r'[ ,]+', a.plants) if x]
     a.out = os.path.abspath(a.out)

@@ -164,8 +164,6 @@ SHARED_GROUPS = {"default_run": "default_run", "matrix_run": "vm"}
 # (these also share scripts/debian-apt's private apt state and the download
 # cache, which two processes must not update at once)
 VM_MODULES = {"test_matrix", "test_vm", "test_fuzz", "test_lava", "test_pdspawn_vs_pidfd_spawn"}
-# Long tests that share nothing with their module's others: a group each.
-OWN_GROUP = {"test_regression_inputs_reproduce_their_plants"}
 
 
 # A test marked sanitizer_build runs only against a sanitizer build (make
@@ -193,8 +191,11 @@ def pytest_collection_modifyitems(config, items):
         used.setdefault(it.module.__name__, set()).update(it.fixturenames)
     for it in items:
         mod = it.module.__name__
-        group = next((g for f, g in SHARED_GROUPS.items() if f in used[mod]), None)
-        group = group or (it.originalname if it.originalname in OWN_GROUP else "vm" if mod in VM_MODULES else mod)
+        # A module that takes the default run only sometimes (test_fd) says
+        # so in XDIST_GROUP: its fixtures reach it through getfixturevalue.
+        group = getattr(it.module, "XDIST_GROUP", None)
+        group = group or next((g for f, g in SHARED_GROUPS.items() if f in used[mod]), None)
+        group = group or ("vm" if mod in VM_MODULES else mod)
         it.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -28,7 +28,9 @@ def fdmake_calls():
 @pytest.fixture(scope='module')
 def replay(tmp_path_factory):
     out = tmp_path_factory.mktemp('fuzz')
-    env = dict(os.environ, OUT=str(out), CC='gcc', CFLAGS='-O1 -g',
+    # fuzz/bench.py's replay variant (WORK included), so that the planted
+    # builds of test_regression_inputs_reproduce_their_plants start from it.
+    env = dict(os.environ, OUT=str(out), WORK=str(out / 'obj-replay'), CC='gcc', CFLAGS='-O1 -g',
                LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay')
     r = subprocess.run([os.path.join(ROOT, 'fuzz/build.sh')], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
@@ -170,13 +172,14 @@ def test_regression_inputs_are_committed():
     assert ids <= found, sorted(ids - found)
 
 
-def test_regression_inputs_reproduce_their_plants(tmp_path):
+def test_regression_inputs_reproduce_their_plants(replay, tmp_path):
     """Each regress-NN-* input gives plant NN's finding in a build with that
     plant, none in the normal build; planted builds carry the marker; each
     reproducer case fails with the plant and passes without it
-    (fuzz/bench.py regress)."""
+    (fuzz/bench.py regress, planting into this module's replay build)."""
     r = subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'fuzz', 'bench.py'), 'regress',
-                        '--out', str(tmp_path), '--cc', 'gcc'], capture_output=True, text=True, timeout=1800)
+                        '--out', str(tmp_path), '--cc', 'gcc', '--base', str(replay)],
+                       capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     n = len([x for x in REGRESS if re.match(r'regress-\d\d-', os.path.basename(x))])
     n += len(glob.glob(os.path.join(ROOT, 'fuzz', 'regress-cases', '*', '*.case')))
