@@ -447,7 +447,7 @@ FUZZ_ENV     := OUT=$(FUZZ_OUT) FUZZ_TARGETS='$(FUZZ_TARGETS)' FUZZ_RUNS=$(FUZZ_
 		FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS)
 .PHONY: fuzz fuzz-build fuzz-smoke fuzz-parallel fuzz-bench fuzz-kernels
 fuzz-build:
-	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-replay CC=$(CC) CFLAGS='-O1 -g' \
+	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-replay CC=$(CC) CFLAGS='-O1 -g -static' \
 	  LIB_FUZZING_ENGINE=fuzz/replay_main.c SUFFIX=-replay fuzz/build.sh
 	OUT=$(FUZZ_OUT) WORK=$(FUZZ_OUT)/obj-libfuzzer CC=clang \
 	  CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined' \

@@ -53,7 +53,8 @@ AFL_ENV = dict(AFL_NO_UI='1', AFL_NO_AFFINITY='1', AFL_SKIP_CPUFREQ='1',
 def variants(cc):
     """fuzz/build.sh environments, as the Makefile's fuzz-build has them."""
     return {
-        'replay': dict(CC=cc, CFLAGS='-O1 -g', LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay'),
+        # static, so that fuzz/kernel-replay can boot the same build in a guest
+        'replay': dict(CC=cc, CFLAGS='-O1 -g -static', LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay'),
         'libfuzzer': dict(CC='clang', CFLAGS='-O1 -g -fsanitize=fuzzer-no-link,address,undefined '
                           '-fno-sanitize-recover=undefined', LIB_FUZZING_ENGINE='-fsanitize=fuzzer'),
         'afl': dict(CC='afl-clang-fast', CFLAGS='-O1 -g', LIB_FUZZING_ENGINE='fuzz/afl_main.c', SUFFIX='-afl',

@@ -163,11 +163,10 @@ HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 SHARED_GROUPS = {"default_run": "default_run", "matrix_run": "vm"}
 # (these also share scripts/debian-apt's private apt state and the download
 # cache, which two processes must not update at once)
+# test_fuzz is a group of its own (a third of the suite's work): its kernel
+# replay boots bookworm's kernel, a suite no other test downloads, from the
+# module's replay build.
 VM_MODULES = {"test_matrix", "test_vm", "test_lava", "test_pdspawn_vs_pidfd_spawn"}
-# ... and single tests of other modules that boot a Debian kernel; the rest
-# of their module (test_fuzz's builds, a quarter of the suite's work) is a
-# group of its own, so that the two workers share the load.
-VM_TESTS = {"test_kernel_replay_host_and_debian_kernel"}
 
 
 # A test marked sanitizer_build runs only against a sanitizer build (make
@@ -199,7 +198,7 @@ def pytest_collection_modifyitems(config, items):
         # so in XDIST_GROUP: its fixtures reach it through getfixturevalue.
         group = getattr(it.module, "XDIST_GROUP", None)
         group = group or next((g for f, g in SHARED_GROUPS.items() if f in used[mod]), None)
-        group = group or ("vm" if mod in VM_MODULES or it.originalname in VM_TESTS else mod)
+        group = group or ("vm" if mod in VM_MODULES else mod)
         it.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -29,8 +29,10 @@ def fdmake_calls():
 def replay(tmp_path_factory):
     out = tmp_path_factory.mktemp('fuzz')
     # fuzz/bench.py's replay variant (WORK included), so that the planted
-    # builds of test_regression_inputs_reproduce_their_plants start from it.
-    env = dict(os.environ, OUT=str(out), WORK=str(out / 'obj-replay'), CC='gcc', CFLAGS='-O1 -g',
+    # builds of test_regression_inputs_reproduce_their_plants start from
+    # it; static, as fuzz/kernel-replay boots it in a guest.  (The backends'
+    # spawns are the static executor's in either build.)
+    env = dict(os.environ, OUT=str(out), WORK=str(out / 'obj-replay'), CC='gcc', CFLAGS='-O1 -g -static',
                LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay')
     r = subprocess.run([os.path.join(ROOT, 'fuzz/build.sh')], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
@@ -270,7 +272,7 @@ def kver(release):
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def test_kernel_replay_host_and_debian_kernel(tmp_path):
+def test_kernel_replay_host_and_debian_kernel(replay, tmp_path):
     """fuzz/kernel-replay on this machine's kernel and on Debian's packaged
     kernel in a VM: every input runs on both, and an input whose outcome
     differs is reported with both kernels.  Positive control where the
@@ -287,7 +289,8 @@ def test_kernel_replay_host_and_debian_kernel(tmp_path):
         pytest.skip('Debian kernel package not available: ' + k.stderr.strip()[-300:])
     image = k.stdout.strip().splitlines()[-1]
     r = subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'fuzz', 'kernel-replay'), '--out', str(tmp_path),
-                        '--timeout', '900', image], capture_output=True, text=True, timeout=2400)
+                        '--bindir', str(replay), '--timeout', '900', image], capture_output=True, text=True,
+                       timeout=2400)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     import json
     doc = json.load(open(tmp_path / 'differences.json'))
