@@ -163,7 +163,7 @@ HOST_PID_MAX = Path("/proc/sys/kernel/pid_max")
 SHARED_GROUPS = {"default_run": "default_run", "matrix_run": "vm"}
 # (these also share scripts/debian-apt's private apt state and the download
 # cache, which two processes must not update at once)
-# test_fuzz is a group of its own (a third of the suite's work): its kernel
+# test_fuzz is a group of its own (a quarter of the suite's work): its kernel
 # replay boots bookworm's kernel, a suite no other test downloads, from the
 # module's replay build.
 VM_MODULES = {"test_matrix", "test_vm", "test_lava", "test_pdspawn_vs_pidfd_spawn"}
