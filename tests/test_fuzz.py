@@ -8,11 +8,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import zipfile
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'fuzz'))
+import bench  # noqa: E402  (fuzz/bench.py: the build variants)
 BUILD = os.environ.get('SPAWNLAB_BUILD', os.path.join(ROOT, 'build'))
 TARGETS = ['clone_flags', 'fd_combo', 'case_parse']
 REGRESS = sorted(glob.glob(os.path.join(ROOT, 'fuzz', 'corpus', '*', 'regress-*')))
@@ -28,12 +31,11 @@ def fdmake_calls():
 @pytest.fixture(scope='module')
 def replay(tmp_path_factory):
     out = tmp_path_factory.mktemp('fuzz')
-    # fuzz/bench.py's replay variant (WORK included), so that the planted
-    # builds of test_regression_inputs_reproduce_their_plants start from
-    # it; static, as fuzz/kernel-replay boots it in a guest.  (The backends'
-    # spawns are the static executor's in either build.)
-    env = dict(os.environ, OUT=str(out), WORK=str(out / 'obj-replay'), CC='gcc', CFLAGS='-O1 -g -static',
-               LIB_FUZZING_ENGINE='fuzz/replay_main.c', SUFFIX='-replay')
+    # fuzz/bench.py's replay variant itself (WORK included), so that the
+    # planted builds of test_regression_inputs_reproduce_their_plants start
+    # from it; static, as fuzz/kernel-replay boots it in a guest.  (The
+    # backends' spawns are the static executor's in either build.)
+    env = dict(os.environ, OUT=str(out), WORK=str(out / 'obj-replay'), **bench.variants('gcc')['replay'])
     r = subprocess.run([os.path.join(ROOT, 'fuzz/build.sh')], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -246,8 +246,6 @@ static void put_argv0(int argc, char **argv)
 	put("argv0 %.*s\n", (int)strcspn(argv[0], "\n"), argv[0]);
 }
 
-/* A barrier child (experiment_sigchld.c): block reading fd R until EOF,
- * write the CLOCK_MONOTONIC time (ns) at byte OFFSET of fd W, exit 0. */
 /* Read FD until EOF: 0 at EOF, -1 on an error. */
 static int read_to_eof(int fd)
 {
@@ -258,6 +256,8 @@ static int read_to_eof(int fd)
 	return got == 0 ? 0 : -1;
 }
 
+/* A barrier child (experiment_sigchld.c): block reading fd R until EOF,
+ * write the CLOCK_MONOTONIC time (ns) at byte OFFSET of fd W, exit 0. */
 static int wait_fd(int r, int w, off_t offset)
 {
 	int got = read_to_eof(r);

@@ -84,7 +84,6 @@ static void wait_returned(pid_t pid, const struct eintr_shared *sh, uint64_t unt
 		close(pfd);
 }
 
-
 static int completed_as_wanted(const struct eintr_call *c, const struct eintr_env *e)
 {
 	const struct eintr_shared *sh = e->sh;
