@@ -78,7 +78,7 @@ HEADERS    := $(wildcard harness/*/*.h harness/*/*/*.h)
 
 .PHONY: all run test deps clean bench
 all: $(BUILD)/spawnlab $(BUILD)/probe pdspawn-lib $(BUILD)/pdspawn-check $(BUILD)/pdspawn-check-legacy $(BUILD)/tiny $(BUILD)/tiny-dyn \
-     $(BUILD)/pidfd-child
+     $(BUILD)/pidfd-child $(BUILD)/waiter
 
 # Which optional libc functions this compiler's libc declares and links
 # (harness/sys/libc_ext.c calls those directly, so a static build carries
@@ -138,6 +138,18 @@ $(BUILD)/tiny: harness/probe/tiny.c Makefile
 $(BUILD)/tiny-dyn: harness/probe/tiny.c Makefile
 	@mkdir -p $(@D)
 	$(CC) $(SL_CFLAGS) -o $@ $<
+
+# The child that only waits (harness/probe/waiter.c): without libc where the
+# file knows the system-call convention, so that its exec is an execve and
+# nothing more; static with the libc elsewhere.  Never sanitized.
+WAITER_RAW := $(filter x86_64-% aarch64-%,$(shell $(CC) -dumpmachine 2>/dev/null))
+$(BUILD)/waiter: harness/probe/waiter.c Makefile
+	@mkdir -p $(@D)
+ifneq ($(WAITER_RAW),)
+	$(CC) $(CSTD) $(WARN) -O2 -g -DWAITER_RAW -ffreestanding -fno-stack-protector -fno-pie -static -nostdlib -o $@ $<
+else
+	$(CC) $(CSTD) $(WARN) -O2 -g -D_GNU_SOURCE -static -o $@ $< 2>/dev/null || $(CC) $(CSTD) $(WARN) -O2 -g -D_GNU_SOURCE -o $@ $<
+endif
 
 # ---- pdspawn (issue 21): the library, its checker, install -----------------
 # harness/pdspawn builds from its own source and the raw system-call layer
@@ -312,7 +324,7 @@ check-asan: deps
 		{ rm -rf $(ASAN_BUILD); mkdir -p $(ASAN_BUILD); echo '$(CC) $(SAN_FLAGS)' >$(ASAN_BUILD)/.san-flags; }
 	$(MAKE) BUILD=$(ASAN_BUILD) OPT='-O1 -g' CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' \
 		$(ASAN_BUILD)/spawnlab $(ASAN_BUILD)/pdspawn-check $(ASAN_BUILD)/pdspawn-check-legacy
-	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn $(ASAN_BUILD)/pidfd-child
+	$(MAKE) BUILD=$(ASAN_BUILD) $(ASAN_BUILD)/probe $(ASAN_BUILD)/tiny $(ASAN_BUILD)/tiny-dyn $(ASAN_BUILD)/pidfd-child $(ASAN_BUILD)/waiter
 	@# -Wno-restrict: gcc 12 misreads snprintf(f->kind, ..., f->link) under -fsanitize
 	$(CC) $(CSTD) $(WARN) -Wno-restrict -O1 -g -D_GNU_SOURCE -Iharness $(SAN_FLAGS) \
 		-o $(ASAN_BUILD)/probe-asan harness/probe/probe.c harness/lib/names.c harness/sys/rawsig.c
@@ -386,7 +398,7 @@ VM_DEBS  := qemu-system-x86 busybox-static file
 VM_OUT   ?= reports/runs/kernel-diff
 VM_SUITE ?= bookworm
 STATIC   := $(BUILD)/static
-STATIC_PROGRAMS := spawnlab probe tiny pdspawn-check pdspawn-check-legacy pidfd-child
+STATIC_PROGRAMS := spawnlab probe tiny pdspawn-check pdspawn-check-legacy pidfd-child waiter
 # kernel-diff's default: every family but cost (latency under software
 # emulation means nothing), SIGCHLD load only at 10 children (emulation runs
 # the 10,000-child cases for far too long).  KDIFF_CASES= to choose.

@@ -43,7 +43,8 @@ def _private_build():
     (top / "build").mkdir(mode=0o755)
     (top / "cases").symlink_to(ROOT / "cases")
     (top / "reports").symlink_to(ROOT / "reports")
-    for name in ("spawnlab", "probe", "tiny", "tiny-dyn", "pdspawn-check", "pdspawn-check-legacy", "pidfd-child"):
+    for name in ("spawnlab", "probe", "tiny", "tiny-dyn", "pdspawn-check", "pdspawn-check-legacy", "pidfd-child",
+                 "waiter"):
         if (BUILD / name).exists():
             shutil.copy2(BUILD / name, top / "build" / name)
     return top / "build"
@@ -110,8 +111,9 @@ def finding_units(doc):
 
 
 def our_processes():
-    """Processes running this session's driver, probe or pidfd child (by /proc/PID/exe)."""
-    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve()), str((PRIVATE_BUILD / "pidfd-child").resolve())}
+    """Processes running this session's driver, probe, pidfd child or waiter (by /proc/PID/exe)."""
+    mine = {str(SPAWNLAB.resolve()), str(PROBE.resolve()), str((PRIVATE_BUILD / "pidfd-child").resolve()),
+            str((PRIVATE_BUILD / "waiter").resolve())}
     found = []
     for d in os.listdir("/proc"):
         if not d.isdigit() or int(d) == os.getpid():

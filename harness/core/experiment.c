@@ -9,6 +9,12 @@
 #include "core/case.h"
 #include "lib/feature.h"
 
+char *exp_program(const struct step_ctx *ctx, const char *name)
+{
+	const char *slash = strrchr(ctx->probe, '/');
+	return slash ? xasprintf("%.*s/%s", (int)(slash - ctx->probe), ctx->probe, name) : xstrdup(name);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;

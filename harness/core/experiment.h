@@ -7,6 +7,9 @@
 
 #include "core/step_ctx.h"
 
+/* The program NAME of the build the probe is in (tiny, pidfd-child,
+ * waiter): beside the probe.  malloc'd. */
+char *exp_program(const struct step_ctx *ctx, const char *name);
 /* Sort and summarise microsecond samples into num.<prefix>_{min,median,p99,max,iqr,mean}_us. */
 void exp_summarise(struct step_ctx *ctx, const char *prefix, double *us, size_t n);
 /* A set-up call of an experiment failed: that is a broken unit, not a

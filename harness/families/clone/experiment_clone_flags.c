@@ -243,7 +243,7 @@ static int ck_autoreap(struct step_ctx *ctx, const struct clone_flag *f, char *e
 	siginfo_t si;
 	while (sigtimedwait(&set, &si, &zero) > 0)
 		;
-	char *prog = kid_prog(ctx, "pidfd-child");
+	char *prog = exp_program(ctx, "pidfd-child");
 	int pidfd = -1;
 	long pid = c3(CLONE_AUTOREAP, 0, &pidfd);
 	if (pid == 0) {

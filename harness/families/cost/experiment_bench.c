@@ -353,11 +353,8 @@ static int exp_spawn_bench(const long *iv, char *const *sv, struct step_ctx *ctx
 		snprintf(err, errlen, "rss_mib 0..4096, runs 10..100000, threads 1..2");
 		return -1;
 	}
-	char *dir = xstrdup(ctx->probe), *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	struct sample_env e = {ctx->be, xasprintf("%s/%s", dir, iv[SPAWN_BENCH_CHILD] ? "tiny-dyn" : "tiny"), iv[SPAWN_BENCH_PDSPAWN_IGNORED] == 1};
-	free(dir);
+	struct sample_env e = {ctx->be, exp_program(ctx, iv[SPAWN_BENCH_CHILD] ? "tiny-dyn" : "tiny"),
+			       iv[SPAWN_BENCH_PDSPAWN_IGNORED] == 1};
 	if (access(e.path, X_OK) < 0) {
 		snprintf(err, errlen, "%s: %s (is it built?)", e.path, strerror(errno));
 		free(e.path);

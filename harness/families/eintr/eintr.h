@@ -120,9 +120,10 @@ extern const char *const eintr_mode_names[];
 /* In the blocked party: install the mode's dispositions.  classic_parent:
  * sigchld mode with a SIGCHLD handler (else SIG_DFL, as a pidfd parent). */
 int eintr_mode_arm(enum eintr_mode m, int classic_parent, struct eintr_shared *sh);
-/* In the blocked party, sigchld mode: spawn C (`PROBE --wait-eof`) through
- * the backend; it exits when gate_r reaches EOF.  Returns its pid, or -1 with errno. */
-pid_t eintr_spawn_sigchild(const struct backend *be, const char *probe, int gate_r);
+/* In the blocked party, sigchld mode: spawn C (`WAITER --wait-eof`, the
+ * build's waiter) through the backend; it exits when gate_r reaches EOF.
+ * Returns its pid, or -1 with errno. */
+pid_t eintr_spawn_sigchild(const struct backend *be, const char *waiter, int gate_r);
 
 /* /proc/PID/task/PID: the state letter and the syscall number (-1 when
  * running); 0, or -1 if the task is gone. */

@@ -73,16 +73,16 @@ int eintr_mode_arm(enum eintr_mode m, int classic_parent, struct eintr_shared *s
 	return -1;
 }
 
-pid_t eintr_spawn_sigchild(const struct backend *be, const char *probe, int gate_r)
+pid_t eintr_spawn_sigchild(const struct backend *be, const char *waiter, int gate_r)
 {
-	/* `probe --wait-eof` exits at EOF on its stdin, as cat(1) would: the
+	/* `waiter --wait-eof` exits at EOF on its stdin, as cat(1) would: the
 	 * controller decides when by closing the gate's write end, the last
-	 * one open.  The probe is static: no loader work in each of the
-	 * thousand-odd sources a default run spawns. */
-	char *argv[] = {(char *)probe, "--wait-eof", NULL};
+	 * one open.  The waiter has no libc: no loader or libc start-up work
+	 * in each of the thousand-odd sources a default run spawns. */
+	char *argv[] = {(char *)waiter, "--wait-eof", NULL};
 	char *envp[] = {"LC_ALL=C", NULL};
 	struct spawn_req req;
-	spawn_req_stdio(&req, be, probe, argv, envp);
+	spawn_req_stdio(&req, be, waiter, argv, envp);
 	/* Its stdin is the gate (the only fd it reads). */
 	for (size_t i = 0; i < req.nmap; i++)
 		if (req.map[i].dst == 0)

@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -124,7 +125,7 @@ static const char *classify(const struct eintr_call *c, const struct eintr_env *
 
 /* The blocked party: arm the mode, prepare, enter the call, report. */
 static void party(const struct eintr_call *c, struct eintr_env *e, enum eintr_mode m, int classic,
-		  const struct backend *be, const char *probe, int cgate[2])
+		  const struct backend *be, const char *waiter, int cgate[2])
 {
 	struct eintr_shared *sh = e->sh;
 	if (eintr_mode_arm(m, classic, sh) < 0) {
@@ -134,7 +135,7 @@ static void party(const struct eintr_call *c, struct eintr_env *e, enum eintr_mo
 	}
 	if (m == EM_SIGCHLD) {
 		close(cgate[1]);
-		pid_t pid = eintr_spawn_sigchild(be, probe, cgate[0]);
+		pid_t pid = eintr_spawn_sigchild(be, waiter, cgate[0]);
 		if (pid < 0) {
 			snprintf(sh->prep_what, sizeof sh->prep_what, "spawn the SIGCHLD source through %s", be->name);
 			sh->prep_err = errno;
@@ -215,6 +216,7 @@ static int run_row(const struct eintr_call *c, enum eintr_mode m, int classic, s
 	eintr_env_init(&e, sh);
 	int cgate[2] = {-1, -1}, rc = 0;
 	pid_t pid = -1;
+	char *waiter = m == EM_SIGCHLD ? exp_program(ctx, "waiter") : NULL;
 	if (c->setup && (rc = c->setup(&e, err, errlen)) != 0) {
 		o->unsupported = rc == STEP_UNSUPPORTED;
 		goto out;
@@ -231,7 +233,7 @@ static int run_row(const struct eintr_call *c, enum eintr_mode m, int classic, s
 		goto out;
 	}
 	if (pid == 0)
-		party(c, &e, m, classic, ctx->be, ctx->probe, cgate);
+		party(c, &e, m, classic, ctx->be, waiter, cgate);
 	if (cgate[0] >= 0)
 		close(cgate[0]);
 
@@ -285,6 +287,7 @@ out:
 		close(cgate[1]);
 	eintr_env_cleanup(&e);
 	munmap(sh, sizeof *sh);
+	free(waiter);
 	return rc;
 }
 

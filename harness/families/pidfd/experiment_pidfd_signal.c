@@ -218,7 +218,7 @@ static int exit_signal_run(struct step_ctx *ctx, const char *prefix, int do_exec
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &old);
-	char *prog = kid_prog(ctx, "pidfd-child");
+	char *prog = exp_program(ctx, "pidfd-child");
 	int pidfd = -1;
 	struct sl_clone_args a;
 	memset(&a, 0, sizeof a);

@@ -20,14 +20,6 @@
 #define NOBODY 65534
 #define WAIT_MAX_MS 5000 /* no single wait here is longer */
 
-char *kid_prog(struct step_ctx *ctx, const char *name)
-{
-	char *dir = xstrdup(ctx->probe), *slash = strrchr(dir, '/');
-	char *p = slash ? (*slash = 0, xasprintf("%s/%s", dir, name)) : xstrdup(name);
-	free(dir);
-	return p;
-}
-
 int kid_budget(struct kid *k, int max_ms)
 {
 	int64_t left = (int64_t)k->ctx->deadline_ms - (int64_t)mono_ms() - 200;
@@ -82,7 +74,7 @@ int kid_spawn(struct step_ctx *ctx, struct kid *k, const char *const *args, cons
 			close_all(fd, 10);
 			return EXP_BROKE(err, errlen, "F_DUPFD_CLOEXEC");
 		}
-	char *path = kid_prog(ctx, "pidfd-child");
+	char *path = exp_program(ctx, "pidfd-child");
 	char *argv[8] = {path};
 	size_t n = 1;
 	for (; args[n - 1] && n < 7; n++)

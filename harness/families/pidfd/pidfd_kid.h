@@ -50,8 +50,6 @@ int kid_state(pid_t pid, char want, int ms);
 /* Kill (if still there), reap, close everything.  Safe to call twice. */
 void kid_end(struct kid *k);
 
-/* The path of a program beside the probe (build/NAME). */
-char *kid_prog(struct step_ctx *ctx, const char *name);
 
 /* ioctl(FD, PIDFD_GET_INFO) with a struct of SIZE bytes (the size is part
  * of the request); 0 or an errno value.  *INFO is read and written. */

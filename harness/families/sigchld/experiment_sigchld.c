@@ -313,7 +313,7 @@ static int exp_sigchld(const long *iv, char *const *sv, struct step_ctx *ctx, ch
 		return -1;
 	}
 	if (pat == PAT_STAGGERED && exec) {
-		snprintf(err, errlen, "pattern=staggered needs child=direct (the probe only waits for the barrier)");
+		snprintf(err, errlen, "pattern=staggered needs child=direct (the exec'd child only waits for the barrier)");
 		return -1;
 	}
 	if (m->needs_pd && (!exec || strcmp(ctx->be->name, "pdspawn") != 0)) {

@@ -86,7 +86,8 @@ struct sc_shared {
 struct sc_run {
 	const struct sc_method *m;
 	struct step_ctx *ctx;
-	int exec;       /* children exec the probe through ctx->be */
+	int exec;       /* children exec the waiter through ctx->be */
+	char *waiter;   /* its path (exp_program), when exec */
 	int by_parent;  /* release=parent: the parent opens the barrier itself */
 	int naive;      /* this round reaps naively (one wait per notification) */
 	long want, n;   /* children asked for, made */

@@ -4,8 +4,10 @@
  * CLOCK_MONOTONIC time into a shared array, so that the parent can tell
  * how long after the exit it learned of it.  Children are either made
  * here without exec (clone(2) with the exit signal the method needs) or made
- * by the backend under test running `probe --wait-fd 3 4 OFFSET`, which
- * writes its stamp into the memfd given as fd 4. */
+ * by the backend under test running `waiter --wait-fd 3 4 OFFSET` (the
+ * build's child without libc, harness/probe/waiter.c: what is measured is
+ * how the exec'd children exit, not what runs in them), which writes its
+ * stamp into the memfd given as fd 4. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/experiment.h"
 #include "families/sigchld/sigchld.h"
 #include "sys/sys.h"
 #include "lib/util.h"
@@ -84,16 +87,16 @@ static int make_direct(struct sc_run *r, long i)
 	return 0;
 }
 
-/* A child made by the backend under test, running the probe. */
+/* A child made by the backend under test, running the waiter. */
 static int make_exec(struct sc_run *r, long i, char *err, size_t errlen)
 {
 	char off[32];
 	snprintf(off, sizeof off, "%zu", offsetof(struct sc_shared, stamp) + (size_t)i * sizeof(uint64_t));
-	char *argv[] = {(char *)r->ctx->probe, "--wait-fd", "3", "4", off, NULL};
+	char *argv[] = {r->waiter, "--wait-fd", "3", "4", off, NULL};
 	char *envp[] = {NULL};
 	struct spawn_req req;
 	memset(&req, 0, sizeof req);
-	req.path = r->ctx->probe;
+	req.path = r->waiter;
 	req.argv = argv;
 	req.envp = envp;
 	req.map[0] = (struct sl_fdmap){r->bar[0], 3};
@@ -152,6 +155,11 @@ int sc_make_children(struct sc_run *r, enum sc_pattern pat, char *err, size_t er
 	r->efd = r->memfd = r->bar[0] = r->bar[1] = -1;
 	r->shlen = sizeof(struct sc_shared) + (size_t)want * sizeof(uint64_t);
 	if (r->exec) {
+		r->waiter = exp_program(r->ctx, "waiter");
+		if (access(r->waiter, X_OK) < 0) {
+			snprintf(err, errlen, "%s: %s (is it built?)", r->waiter, strerror(errno));
+			return -1;
+		}
 		r->memfd = memfd_create("sigchld-stamps", MFD_CLOEXEC);
 		if (r->memfd < 0 || (r->memfd = high_fd(r->memfd)) < 0 || ftruncate(r->memfd, (off_t)r->shlen) < 0) {
 			snprintf(err, errlen, "memfd: %s", strerror(errno));
@@ -361,5 +369,6 @@ void sc_free(struct sc_run *r)
 	free(r->ready);
 	free(r->seen);
 	free(r->named);
+	free(r->waiter);
 	memset(r, 0, sizeof *r);
 }

@@ -35,7 +35,7 @@ void sc_trace_begin(struct sc_run *r)
 	memset(t, 0, sizeof *t);
 	t->status_fd = -1;
 	if (r->exec)
-		return; /* the probe does not sample; phases and stamps still apply */
+		return; /* the exec'd waiter does not sample; phases and stamps still apply */
 	t->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	if (t->status_fd < 0)
 		return;
