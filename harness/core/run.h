@@ -23,16 +23,25 @@ struct case_run {
 	size_t fam;           /* index in run.fam */
 };
 
-/* Running time of one family: wall clock from its first unit's start to
- * its last unit's end, and the sum of its units' own durations (larger
- * when units ran side by side). */
+/* Running time of one family: wall clock while at least one of its units
+ * ran, and the sum of its units' own durations (larger when units ran side
+ * by side). */
 struct family_time {
 	const char *name;
 	size_t cases;
-	uint64_t first_us, last_us; /* mono_us(); first_us 0: nothing ran */
+	uint64_t wall_us;  /* closed intervals so far */
+	uint64_t since_us; /* mono_us() when RUNNING went from 0 to 1 */
+	size_t running;    /* its units running now */
+	int ran;           /* a unit of it started */
 	uint64_t unit_us;
 	int alone; /* every case of it ran alone */
 };
+
+/* F's wall clock up to NOW (mono_us()), the interval still open included. */
+static inline uint64_t family_wall_us(const struct family_time *f, uint64_t now)
+{
+	return f->wall_us + (f->running && now > f->since_us ? now - f->since_us : 0);
+}
 
 struct run {
 	struct case_run *cr;
@@ -66,7 +75,11 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
  * KIND_ALONE)? */
 int case_runs_alone(const struct sl_case *c);
 /* R->fam, one family_time per family in the order they come, and each
- * case's fam and alone (run_cases does it if R->fam is NULL). */
+ * case's fam and alone (run_cases does it if R->fam is NULL).  The cases
+ * that run alone (sigchld, cost, the fd race) are first moved to the end
+ * of R->cr, in their order: the run then waits for the machine to be quiet
+ * once, not before each of them, and no case waits behind them to run
+ * with nothing beside it. */
 void run_families(struct run *r);
 
 /* run_room.c: JOBS, or fewer when RLIMIT_NPROC or a cgroup's pids.max

@@ -9,8 +9,9 @@
  * close-on-exec race) would measure its neighbours instead: it runs alone,
  * after the units before it have ended and before any after it starts.
  *
- * Units start in the order of the cases; cases are handed to the writer in
- * that order too, each as soon as it and every case before it are done. */
+ * Units start in the order of the cases, those that run alone moved to the
+ * end (run_families); cases are handed to the writer in that order too,
+ * each as soon as it and every case before it are done. */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -57,6 +58,15 @@ int run_has_unit(const struct run *r, const struct sl_case *c, size_t b)
 
 void run_families(struct run *r)
 {
+	/* Stable: the cases that run alone last, in order. */
+	struct case_run *v = xcalloc(r->n + 1, sizeof *v);
+	size_t k = 0;
+	for (int last = 0; last < 2; last++)
+		for (size_t i = 0; i < r->n; i++)
+			if (case_runs_alone(r->cr[i].c) == last)
+				v[k++] = r->cr[i];
+	memcpy(r->cr, v, r->n * sizeof *v);
+	free(v);
 	r->fam = xcalloc(r->n + 1, sizeof *r->fam);
 	for (size_t i = 0; i < r->n; i++) {
 		struct case_run *cr = &r->cr[i];
@@ -100,18 +110,27 @@ static int short_of_resources(int e)
 	return e == EAGAIN || e == ENOMEM || e == EMFILE || e == ENFILE;
 }
 
+/* A unit of CR's family starts or ends: the family's wall clock counts
+ * while any of its units runs. */
+static void family_unit(struct run *r, const struct case_run *cr, int start)
+{
+	struct family_time *f = &r->fam[cr->fam];
+	uint64_t now = mono_us();
+	if (start) {
+		f->ran = 1;
+		if (f->running++ == 0)
+			f->since_us = now;
+	} else if (f->running && --f->running == 0) {
+		f->wall_us += now > f->since_us ? now - f->since_us : 0;
+	}
+}
+
 static void retry_later(struct sched *s, size_t ci, size_t b)
 {
+	family_unit(s->r, &s->r->cr[ci], 0);
 	unit_result_free(&s->r->cr[ci].u[b]);
 	s->retry[s->nretry++] = (struct slot){NULL, ci, b, 0};
 	s->jobs = 1;
-}
-
-static void family_start(struct run *r, struct case_run *cr, uint64_t now)
-{
-	struct family_time *f = &r->fam[cr->fam];
-	if (!f->first_us)
-		f->first_us = now;
 }
 
 /* A unit ended: account for it, complete its case, emit what is ready. */
@@ -120,9 +139,7 @@ static void unit_done(struct sched *s, size_t ci)
 	struct run *r = s->r;
 	struct case_run *cr = &r->cr[ci];
 	struct family_time *f = &r->fam[cr->fam];
-	uint64_t now = mono_us();
-	if (now > f->last_us)
-		f->last_us = now;
+	family_unit(r, cr, 0);
 	if (--cr->left || *s->stop) /* a unit ended by the interruption is no result */
 		return;
 	cr->complete = 1;
@@ -187,6 +204,7 @@ static void run_retries(struct sched *s)
 		if (*s->stop)
 			return;
 		struct slot sl = s->retry[--s->nretry];
+		family_unit(s->r, &s->r->cr[sl.ci], 1);
 		struct unit_job *j = unit_start(s->r->cr[sl.ci].c, sl.b, s->o, &s->r->cr[sl.ci].u[sl.b]);
 		if (j)
 			unit_finish(j);
@@ -228,7 +246,7 @@ void run_cases(struct run *r, const struct run_opts *o, const volatile sig_atomi
 			if (*stop)
 				break;
 			run_retries(&s);
-			family_start(r, cr, mono_us());
+			family_unit(r, cr, 1);
 			struct unit_job *j = unit_start(cr->c, b, o, &cr->u[b]);
 			int e = errno;
 			if (!j && s.nslot && short_of_resources(e)) {

@@ -75,9 +75,10 @@ static double time_left(const struct run *r)
 				now[1] += (double)cr->duration_us;
 		}
 	}
+	uint64_t t = mono_us();
 	for (size_t f = 0; f < r->nfam; f++)
-		if (!r->fam[f].alone && r->fam[f].first_us)
-			now[0] += (double)(r->fam[f].last_us - r->fam[f].first_us);
+		if (!r->fam[f].alone)
+			now[0] += (double)family_wall_us(&r->fam[f], t);
 	double scale[2];
 	for (int k = 0; k < 2; k++) {
 		scale[k] = was[k] > 0 && now[k] > 0 ? now[k] / was[k] : 0;
@@ -132,15 +133,16 @@ void out_text_families(FILE *f, const struct run *r)
 {
 	int any = 0;
 	for (size_t i = 0; i < r->nfam; i++)
-		any |= r->fam[i].first_us != 0;
+		any |= r->fam[i].ran;
 	if (!any)
 		return;
-	fprintf(f, "time per family (wall clock; units ran up to %d at a time unless alone):\n", r->jobs);
+	fprintf(f, "time per family (wall clock while a unit of it ran; up to %d units at a time unless alone):\n",
+		r->jobs);
 	for (size_t i = 0; i < r->nfam; i++) {
 		const struct family_time *t = &r->fam[i];
-		if (!t->first_us)
+		if (!t->ran)
 			continue;
-		double wall = (double)(t->last_us - t->first_us) / 1e6, units = (double)t->unit_us / 1e6;
+		double wall = (double)t->wall_us / 1e6, units = (double)t->unit_us / 1e6;
 		fprintf(f, "  %-10s %4zu cases %7.1f s", t->name, t->cases, wall);
 		if (t->alone)
 			fputs("  alone (measures time)\n", f);

@@ -94,7 +94,7 @@ static void families_json(struct json *j, const struct run *r)
 		const struct family_time *t = &r->fam[i];
 		json_obj_begin(j, t->name);
 		json_uint(j, "cases", t->cases);
-		json_uint(j, "wall_ms", t->first_us ? (t->last_us - t->first_us) / 1000 : 0);
+		json_uint(j, "wall_ms", t->wall_us / 1000);
 		json_uint(j, "units_ms", t->unit_us / 1000);
 		json_bool(j, "alone", t->alone);
 		json_obj_end(j);
