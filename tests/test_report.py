@@ -242,8 +242,9 @@ def test_opens_in_headless_chromium(rendered, tmp_path):
 
 def test_count_measure_and_known_findings(real, tmp_path):
     """A `count` cell counts the units that report the key (closed when the
-    probe ran but listed no such fd); a case with a finding is listed at the
-    top with its xfail, and the matrix marks its cell."""
+    probe ran but listed no such fd), its {tally} the values counted; a case
+    with a finding is listed at the top with its xfail, and the matrix marks
+    its cell."""
     src, doc = real
     d = copy.deepcopy(doc)
     case = next(c for c in d["cases"] if c["id"] == "exec/plain_fd_inherited")
@@ -263,20 +264,24 @@ def test_count_measure_and_known_findings(real, tmp_path):
         {"property": "fds", "measures": [{"cases": "exec/plain_fd_inherited", "count": "fd.10", "not": ["closed"],
                                           "absent": "closed", "absent_if": "fds",
                                           "template": "inherited: {n} of {m}"}]},
-        {"property": "enoent", "measures": [{"cases": "exec/exec_enoent", "outcomes": True}]}]}
+        {"property": "enoent", "measures": [{"cases": "exec/exec_enoent", "outcomes": True}]},
+        {"property": "tally", "measures": [{"cases": "exec/plain_fd_inherited", "count": "fd.10", "not": ["closed"],
+                                           "absent": "closed", "absent_if": "fds", "template": "{n}: {tally}"}]}]}
     (tmp_path / "m.json").write_text(json.dumps(spec))
     (tmp_path / "r.json").write_text(json.dumps(d))
     p = report(tmp_path / "r.json", "--out", tmp_path, "--matrix", tmp_path / "m.json")
     assert p.returncode == 0, p.stderr
-    fds, enoent = [r[1:] for r in matrix_table(parse(tmp_path / "report.html"))["rows"][1:]]
+    fds, enoent, tally = [r[1:] for r in matrix_table(parse(tmp_path / "report.html"))["rows"][1:]]
     col = {b: i for i, b in enumerate(doc["run"]["backends"])}
     for u in case["backends"]:
         cell = fds[col[u["backend"]]]
         if u["outcome"] != "pass":
             assert not cell.startswith("inherited"), cell
             continue
-        held = u["observation"].get("fd.10", "closed" if "fds" in u["observation"] else None) != "closed"
+        value = u["observation"].get("fd.10", "closed" if "fds" in u["observation"] else None)
+        held = value != "closed"
         assert cell.startswith(f"inherited: {int(held)} of 1"), cell
+        assert tally[col[u["backend"]]].startswith(f"1: 1 {value}" if held else "0: none"), tally
     assert enoent[col[unit["backend"]]].startswith("1 xfail (known finding)")
     md = (tmp_path / "report.md").read_text()
     html_text = (tmp_path / "report.html").read_text()

@@ -5,7 +5,8 @@ row's `measures` that has data for that backend.  A measure names cases (id
 globs) and either a `template` filled from the unit's numbers and
 observation (see result.render), or `"outcomes": true` for a count of the
 units' outcomes, or `"count": KEY` for how many of the units that report
-KEY have a value not in `not` (or in `in`), as {n} of {m} in the template.
+KEY have a value not in `not` (or in `in`), as {n} of {m} in the template
+({tally}: how many of those counted had each value, most first).
 A cell with no data says "not measured"; a skipped unit says why.  Nothing is computed that the file does not ask for.
 
 `tables` are shown as they are (`header` and `rows`: documentation of how
@@ -70,7 +71,7 @@ def _outcome_cell(units):
 def _count_cell(m, units):
     """{n} of {m}: units whose m["count"] value is (not) in the list; units
     that were skipped, broke or lack the key are not counted at all."""
-    key, hits, seen = m["count"], [], []
+    key, hits, seen, values = m["count"], [], [], {}
     for c, u in units:
         v = R.lookup(u, key)
         if v is None and "absent" in m and R.lookup(u, m.get("absent_if", "probe.version")) is not None:
@@ -80,9 +81,12 @@ def _count_cell(m, units):
         seen.append((c, u))
         if (v not in m["not"]) if "not" in m else (v in m["in"]):
             hits.append(c["id"])
+            values[v] = values.get(v, 0) + 1
     if not seen:
         return None
+    tally = ", ".join(f"{k} {v}" for v, k in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
     text = m["template"].replace("{n}", str(len(hits))).replace("{m}", str(len(seen)))
+    text = text.replace("{tally}", tally or "none")
     title = f"{key} counted in: " + (", ".join(hits) if hits else "none")
     return _cell(text, _state([u["outcome"] for _, u in seen]), [c["id"] for c, _ in seen], title)
 
