@@ -319,6 +319,16 @@ def test_default_report_measures_every_row(full):
             assert "budgeted" in r and "budgeted" in lg, (b, r, lg)
     md = (out / "report.md").read_text()
     assert "not measured" not in md.split("## Semantics matrix")[1].split("\n## ")[0]
+    # Nor anywhere else: a chart or table whose cases run only when named
+    # says how to run them, and the race chart draws the budgeted case.
+    html = (out / "report.html").read_text()
+    absent = [line for line in html.splitlines() if "not measured (no data" in line]
+    assert absent == []
+    explicit = [ch for ch in MATRIX["charts"] + MATRIX["tables"] if ch.get("explicit")]
+    assert explicit and all(f"its cases run only when named: {ch['explicit']}" in html for ch in explicit)
+    race = next(ch for ch in MATRIX["charts"] if ch["title"].startswith("Race:"))
+    assert "fd/budget_race_nonatomic" in race["cases"]
+    assert page.svgs >= sum(1 for ch in MATRIX["charts"] if not ch.get("explicit"))
 
 
 def test_sigchld_tables(full):

@@ -77,7 +77,8 @@ def _charts(doc, spec, backends):
         else:
             raise R.InputError(f"matrix chart {title!r}: unknown type {kind!r} (bars, grid, lines)")
         cases = ch["cases"] if isinstance(ch["cases"], list) else [ch["cases"]]
-        out.append({"title": title, "svg": svg, "note": ch.get("note", ""), "cases": cases})
+        out.append({"title": title, "svg": svg, "note": ch.get("note", ""), "cases": cases,
+                    "explicit": ch.get("explicit", "")})
     return out
 
 
@@ -87,7 +88,8 @@ def _tables(doc, spec):
         header, rows = M.table_data(doc, t)
         cases = t.get("cases", [])
         out.append({"title": t["title"], "note": t.get("note", ""), "header": header, "rows": rows,
-                    "cases": cases if isinstance(cases, list) else [cases], "measured": "cases" in t})
+                    "cases": cases if isinstance(cases, list) else [cases], "measured": "cases" in t,
+                    "explicit": t.get("explicit", "")})
     return out
 
 
