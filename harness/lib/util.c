@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,6 +216,20 @@ int userns_map_root(pid_t pid, char *err, size_t errlen)
 			snprintf(err, errlen, "writing %s: %s", path, errno_name(errno));
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int unique_name(char *out, size_t len, const char *prefix)
+{
+	unsigned char r[8];
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		return -1;
+	int n = snprintf(out, len, "/%s-%02x%02x%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3], r[4], r[5],
+			 r[6], r[7]);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
 	return 0;
 }

@@ -37,6 +37,11 @@ int write_path(const char *path, const char *s, size_t n);
 /* Map root in the user namespace of PID to our euid and egid (65534 when
  * we are root), setgroups denied.  0, or -1 with the failing file in ERR. */
 int userns_map_root(pid_t pid, char *err, size_t errlen);
+/* "/PREFIX-" and 16 random hex digits: a name for an object of a shared
+ * namespace (POSIX message queues, shm) that concurrent cases cannot both
+ * pick; every case is pid 1 of its own pid namespace, so pids and clocks
+ * do not make names unique.  0, or -1 with errno. */
+int unique_name(char *out, size_t len, const char *prefix);
 /* write(2) all of BUF, retrying short writes and EINTR. */
 int write_all(int fd, const void *buf, size_t n);
 

@@ -587,8 +587,10 @@ static int w_ofd_unlk(struct eintr_env *e, pid_t p)
 static int su_mq(struct eintr_env *e, char *err, size_t len)
 {
 	struct mq_attr a = {.mq_maxmsg = 1, .mq_msgsize = 8};
-	/* Not namespaced here (no CLONE_NEWIPC): a unique name, unlinked at once. */
-	snprintf(e->mqname, sizeof e->mqname, "/spawnlab-eintr-%llx", (unsigned long long)mono_us() ^ (unsigned long long)getppid() << 40);
+	/* Not namespaced here (no CLONE_NEWIPC): a name concurrent cases cannot
+	 * share, unlinked at once. */
+	if (unique_name(e->mqname, sizeof e->mqname, "spawnlab-eintr") < 0)
+		return fail(err, len, "mq name");
 	e->mq = mq_open(e->mqname, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &a);
 	if (e->mq == (mqd_t)-1)
 		return errno == ENOSYS ? unsupported(err, len, "mq_open") : fail(err, len, "mq_open");

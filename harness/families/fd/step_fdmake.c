@@ -36,7 +36,6 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -46,6 +45,7 @@
 
 #include "core/case.h"
 #include "core/step_ctx.h"
+#include "lib/util.h"
 #include "sys/sys.h"
 
 #ifndef __NR_open_tree
@@ -366,22 +366,12 @@ static int mk_perf_event(int cx, struct fdenv *e)
 }
 
 /* A random name, so that concurrent runs sharing an IPC namespace differ. */
-static int random_name(char *out, size_t len, const char *prefix)
-{
-	unsigned char r[8];
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-		return -1;
-	snprintf(out, len, "/%s-%02x%02x%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-		 r[7]);
-	return 0;
-}
-
 static int mk_mq_open(int cx, struct fdenv *e)
 {
 	(void)cx;
 	(void)e;
 	char name[64];
-	if (random_name(name, sizeof name, "spawnlab-fdmake") < 0)
+	if (unique_name(name, sizeof name, "spawnlab-fdmake") < 0)
 		return -1;
 	mqd_t q = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, NULL);
 	if (q == (mqd_t)-1)
@@ -395,7 +385,7 @@ static int mk_shm_open(int cx, struct fdenv *e)
 	(void)cx;
 	(void)e;
 	char name[64];
-	if (random_name(name, sizeof name, "spawnlab-fdmake") < 0)
+	if (unique_name(name, sizeof name, "spawnlab-fdmake") < 0)
 		return -1;
 	int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd >= 0)
