@@ -404,9 +404,15 @@ STATIC_PROGRAMS := spawnlab probe tiny pdspawn-check pdspawn-check-legacy pidfd-
 # the 10,000-child cases for far too long).  KDIFF_CASES= to choose.
 KDIFF_CASES ?= exec fd eintr pidwrap libc 'sigchld/*_10'
 KDIFF_FLAGS ?= $(KDIFF_CASES) --timeout 1800
+# Two makes into one static folder at once would link the same files
+# together, and a check could read one half-written (make test's workers: the
+# fuzz kernel replay and the LAVA and matrix tests all reach build/static
+# through vm-run): every make into a static folder holds flock(1) on its
+# .lock, as scripts/vm-run does.
+LOCKED = mkdir -p $(1) && flock $(1)/.lock
 .PHONY: static vm-run vm-run-debian kernel-diff
 static:
-	$(MAKE) -s BUILD=$(STATIC) LDFLAGS=-static $(addprefix $(STATIC)/,$(STATIC_PROGRAMS))
+	$(call LOCKED,$(STATIC)) $(MAKE) -s BUILD=$(STATIC) LDFLAGS=-static $(addprefix $(STATIC)/,$(STATIC_PROGRAMS))
 
 vm-run:
 	@[ -n "$(KERNEL)" ] || { echo "usage: make vm-run KERNEL=/path/to/bzImage [VMFLAGS='exec']" >&2; exit 2; }
@@ -526,7 +532,7 @@ KSFT_TIMEOUT ?= 900
 .PHONY: kselftest-install
 kselftest-install:
 	@[ -n "$(INSTALL_PATH)" ] || { echo "usage: make kselftest-install INSTALL_PATH=DIR [KSFT_TIMEOUT=900]" >&2; exit 2; }
-	$(MAKE) -s BUILD=$(KSFT_BUILD) LDFLAGS=-static $(KSFT_BUILD)/spawnlab $(KSFT_BUILD)/probe
+	$(call LOCKED,$(KSFT_BUILD)) $(MAKE) -s BUILD=$(KSFT_BUILD) LDFLAGS=-static $(KSFT_BUILD)/spawnlab $(KSFT_BUILD)/probe
 	scripts/kselftest-install --build $(KSFT_BUILD) --timeout $(KSFT_TIMEOUT) $(INSTALL_PATH)
 
 # lava-job KERNEL=IMAGE|URL: spawnlab's initramfs ($(LAVA_OUT)/spawnlab-initramfs.cpio.gz)

@@ -5,6 +5,7 @@ run as LAVA's run.sh runs them, report every case with the right result.
 With Debian's lava-dispatcher installed, lava-run validates the job against
 the qemu device dictionary rendered with lava-server's templates."""
 import copy
+import fcntl
 import gzip
 import json
 import os
@@ -110,6 +111,56 @@ def test_make_lava_job_writes_a_valid_job_around_the_initramfs(tmp_path):
     # Without a kernel, make says how to call it.
     p = subprocess.run(["make", "-s", "-C", str(ROOT), "lava-job"], capture_output=True, text=True)
     assert p.returncode == 2 and "usage: make lava-job KERNEL=" in p.stderr
+
+
+VM_RUN_BUILD = ("import importlib.machinery, pathlib, sys; "
+                "m = importlib.machinery.SourceFileLoader('vm_run', sys.argv[1]).load_module(); "
+                "m.build_static(pathlib.Path(sys.argv[2]))")
+
+
+@pytest.mark.parametrize("how", ["make static", "vm-run"])
+def test_makes_into_the_static_folder_take_turns(how):
+    """Every make into build/static holds flock on its .lock: make test's
+    workers reach that folder at once (the fuzz kernel replay through
+    vm-run, this module's lava-job), and a check once read a program the
+    other was still linking ("pdspawn-check-legacy is not static: empty").
+    While the test holds the lock, no make may have started under the one
+    it runs (an unlocked one would be building, or done)."""
+    static = BUILD / "static"
+    static.mkdir(parents=True, exist_ok=True)
+    cmd = (["make", "-s", "-C", str(ROOT), f"BUILD={BUILD}", "static"] if how == "make static" else
+           ["/usr/bin/python3", "-c", VM_RUN_BUILD, str(ROOT / "scripts" / "vm-run"), str(static)])
+    with open(static / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            p.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        early, makes = p.returncode, [c for c in descendants(p.pid) if c == "make"]
+    out, _ = p.communicate(timeout=600)
+    assert early is None and makes == [], f"{how} did not wait for the lock: {out}"
+    assert p.returncode == 0, out
+
+
+def descendants(pid):
+    """The comm of every process below PID."""
+    parent, comm = {}, {}
+    for d in Path("/proc").iterdir():
+        try:
+            st = (d / "stat").read_text()
+        except (OSError, ValueError):
+            continue
+        if d.name.isdigit():
+            name, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+            parent[int(d.name)], comm[int(d.name)] = int(rest[1]), name
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += [comm[c] for c in kids]
+        todo += kids
+    return out
 
 
 def run_definition_steps(tmp_path, params):
