@@ -32,7 +32,9 @@ def test_sharing_is_the_flag(result):
         no = u[(f"clone/share_{row}_no", "none")]["observation"]
         assert yes["share.before"] != yes["share.after"] and no["share.before"] == no["share.after"], row
     o = u[("clone/vfork_vm_exec", "none")]["observation"]
-    assert (o["vfork.stage_at_return"], o["vfork.exe_at_return"]) == ("2", "probe")
+    # exec releases the vfork parent before it switches the mm (fs/exec.c
+    # exec_mmap): /proc/PID/exe may still name the old image for a moment.
+    assert o["vfork.stage_at_return"] == "2" and o["vfork.exe_at_return"] in ("new_image", "old_image")
     assert int(u[("clone/no_vfork", "none")]["observation"]["vfork.stage_at_return"]) < 2
 
 

@@ -240,12 +240,21 @@ static int exp_clone_share(const long *iv, char *const *sv, struct step_ctx *ctx
 	if (r->kind == K_VFORK && pid > 0) {
 		obs_put(ctx, "vfork.stage_at_return", "%d", stage_at_return);
 		if (r->what == W_EXEC) {
-			char link[64], exe[4096];
+			/* The release comes from exec_mm_release(), which exec_mmap()
+			 * calls before it installs the new mm (fs/exec.c): the child is
+			 * past exec's point of no return, but /proc/PID/exe may still
+			 * name the old image, ours, for a moment. */
+			char link[64], exe[4096], self[4096];
 			snprintf(link, sizeof link, "/proc/%d/exe", (int)pid);
 			ssize_t n = readlink(link, exe, sizeof exe - 1);
 			exe[n > 0 ? n : 0] = 0;
+			ssize_t m = readlink("/proc/self/exe", self, sizeof self - 1);
+			self[m > 0 ? m : 0] = 0;
 			obs_put(ctx, "vfork.exe_at_return", "%s",
-				n <= 0 ? "gone" : strcmp(exe, ctx->probe) == 0 ? "probe" : "other");
+				n <= 0			   ? "gone"
+				: strcmp(exe, ctx->probe) == 0 ? "new_image"
+				: m > 0 && strcmp(exe, self) == 0 ? "old_image"
+								  : "other");
 		}
 	}
 	if (release[1] >= 0 && write(release[1], "g", 1) != 1)
