@@ -10,7 +10,7 @@
  * after the units before it have ended and before any after it starts.
  *
  * Units start in the order of the cases, those that run alone moved to the
- * end (run_families); cases are handed to the writer in that order too,
+ * front (run_families); cases are handed to the writer in that order too,
  * each as soon as it and every case before it are done. */
 #include <errno.h>
 #include <poll.h>
@@ -58,12 +58,12 @@ int run_has_unit(const struct run *r, const struct sl_case *c, size_t b)
 
 void run_families(struct run *r)
 {
-	/* Stable: the cases that run alone last, in order. */
+	/* Stable: the cases that run alone first, in order. */
 	struct case_run *v = xcalloc(r->n + 1, sizeof *v);
 	size_t k = 0;
-	for (int last = 0; last < 2; last++)
+	for (int alone = 1; alone >= 0; alone--)
 		for (size_t i = 0; i < r->n; i++)
-			if (case_runs_alone(r->cr[i].c) == last)
+			if (case_runs_alone(r->cr[i].c) == alone)
 				v[k++] = r->cr[i];
 	memcpy(r->cr, v, r->n * sizeof *v);
 	free(v);
