@@ -58,7 +58,9 @@ LDFLAGS ?=
 SL_CFLAGS := $(CSTD) $(WARN) $(OPT) -D_GNU_SOURCE -Iharness -I$(BUILD)/gen $(CFLAGS)
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-GITREV  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The commit the sources are at, "-dirty" when tracked files differ from it.
+GITREV  := $(shell r=$$(git rev-parse --short HEAD 2>/dev/null) && \
+	     { git diff --quiet HEAD -- 2>/dev/null && echo $$r || echo $$r-dirty; } || echo unknown)
 
 # The layout (../shared/ARCHITECTURE.md, README "Layout"): harness/cli ->
 # {families, out} -> core -> backends -> {lib, pdspawn} -> sys, includes
@@ -91,12 +93,20 @@ $(BUILD)/gen/cc: FORCE
 	@mkdir -p $(@D) && { echo '$(GEN_CC)' | cmp -s - $@ || echo '$(GEN_CC)' >$@; }
 .PHONY: FORCE
 FORCE:
+# The version and revision every result records (out/env.c, out/junit.c), in
+# a header rewritten whenever they change: as a -D flag it reached only the
+# objects that happened to be recompiled, and a result named an older commit
+# than the code that produced it.
+$(BUILD)/gen/revision.h: FORCE
+	@mkdir -p $(@D) && t='#define SL_VERSION "$(VERSION)"\n#define SL_GITREV "$(GITREV)"'; \
+	printf "$$t\n" | cmp -s - $@ || printf "$$t\n" >$@
+$(BUILD)/obj/out/env.o $(BUILD)/obj/out/out_junit.o: $(BUILD)/gen/revision.h
 $(BUILD)/gen/libc_have.h: scripts/libc-have $(BUILD)/gen/cc
 	scripts/libc-have $(GEN_CC) >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/%.o: harness/%.c $(HEADERS) Makefile VERSION $(BUILD)/gen/libc_have.h
 	@mkdir -p $(@D)
-	$(CC) $(SL_CFLAGS) -DSL_VERSION='"$(VERSION)"' -DSL_GITREV='"$(GITREV)"' -c $< -o $@
+	$(CC) $(SL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libspawnlab.a: $(LIB_OBJ)
 	rm -f $@

@@ -12,6 +12,9 @@
 #include "out/out.h"
 #include "core/sandbox.h"
 
+#if !defined(SL_GITREV) && __has_include("revision.h") /* $(BUILD)/gen, by the Makefile */
+#include "revision.h"
+#endif
 #ifndef SL_VERSION
 #define SL_VERSION "0.0.0"
 #endif
