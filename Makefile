@@ -93,14 +93,15 @@ $(BUILD)/gen/cc: FORCE
 	@mkdir -p $(@D) && { echo '$(GEN_CC)' | cmp -s - $@ || echo '$(GEN_CC)' >$@; }
 .PHONY: FORCE
 FORCE:
-# The version and revision every result records (out/env.c, out/junit.c), in
+# The version and revision every result records (out/env.c, out/out_junit.c,
+# cli/main.c's --version), in
 # a header rewritten whenever they change: as a -D flag it reached only the
 # objects that happened to be recompiled, and a result named an older commit
 # than the code that produced it.
 $(BUILD)/gen/revision.h: FORCE
 	@mkdir -p $(@D) && t='#define SL_VERSION "$(VERSION)"\n#define SL_GITREV "$(GITREV)"'; \
 	printf "$$t\n" | cmp -s - $@ || printf "$$t\n" >$@
-$(BUILD)/obj/out/env.o $(BUILD)/obj/out/out_junit.o: $(BUILD)/gen/revision.h
+$(BUILD)/obj/out/env.o $(BUILD)/obj/out/out_junit.o $(BUILD)/obj/cli/main.o: $(BUILD)/gen/revision.h
 $(BUILD)/gen/libc_have.h: scripts/libc-have $(BUILD)/gen/cc
 	scripts/libc-have $(GEN_CC) >$@.tmp && mv $@.tmp $@
 

@@ -1,8 +1,11 @@
 """The command line: help, version, usage errors, list, backends, features."""
 import os
 import re
+import subprocess
 
-from conftest import run, backends, features, ROOT
+import pytest
+
+from conftest import run, run_json, backends, features, ROOT
 
 
 def test_help_and_version():
@@ -86,3 +89,16 @@ def test_features_are_probed_with_a_detail():
     if (major, minor) >= (5, 9):
         for f in ("clone3", "clone_pidfd", "pidfd_open", "waitid_pidfd", "close_range"):
             assert rows[f] == "yes", f
+
+
+def test_result_names_the_commit_of_its_code(tmp_path):
+    """environment.spawnlab_revision is the checkout's commit, REV-dirty when
+    tracked files differ from it (make writes build/gen/revision.h on every
+    build; as a -D flag it once reached only the objects make recompiled,
+    and results named an older commit than their code)."""
+    git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if git.returncode != 0:
+        pytest.skip("not a git checkout: the build records 'unknown'")
+    dirty = subprocess.run(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--"]).returncode != 0
+    _, doc = run_json(tmp_path, "exec/plain_fd_inherited", "--backend", "fork")
+    assert doc["environment"]["spawnlab_revision"] == git.stdout.strip() + ("-dirty" if dirty else "")

@@ -11,6 +11,9 @@
 #include "cli/cmd.h"
 #include "families/families.h"
 
+#if !defined(SL_VERSION) && __has_include("revision.h") /* $(BUILD)/gen, by the Makefile */
+#include "revision.h"
+#endif
 #ifndef SL_VERSION
 #define SL_VERSION "0.0.0"
 #endif
