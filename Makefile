@@ -102,6 +102,7 @@ $(BUILD)/gen/revision.h: FORCE
 	@mkdir -p $(@D) && t='#define SL_VERSION "$(VERSION)"\n#define SL_GITREV "$(GITREV)"'; \
 	printf "$$t\n" | cmp -s - $@ || printf "$$t\n" >$@
 $(BUILD)/obj/out/env.o $(BUILD)/obj/out/out_junit.o $(BUILD)/obj/cli/main.o: $(BUILD)/gen/revision.h
+# (read through harness/out/version.h)
 $(BUILD)/gen/libc_have.h: scripts/libc-have $(BUILD)/gen/cc
 	scripts/libc-have $(GEN_CC) >$@.tmp && mv $@.tmp $@
 
@@ -418,8 +419,8 @@ KDIFF_FLAGS ?= $(KDIFF_CASES) --timeout 1800
 # Two makes into one static folder at once would link the same files
 # together, and a check could read one half-written (make test's workers: the
 # fuzz kernel replay and the LAVA and matrix tests all reach build/static
-# through vm-run): every make into a static folder holds flock(1) on its
-# .lock, as scripts/vm-run does.
+# through vm-run, which calls this target): every make into a static folder
+# holds flock(1) on its .lock.
 LOCKED = mkdir -p $(1) && flock $(1)/.lock
 .PHONY: static vm-run vm-run-debian kernel-diff
 static:

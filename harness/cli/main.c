@@ -11,12 +11,7 @@
 #include "cli/cmd.h"
 #include "families/families.h"
 
-#if !defined(SL_VERSION) && __has_include("revision.h") /* $(BUILD)/gen, by the Makefile */
-#include "revision.h"
-#endif
-#ifndef SL_VERSION
-#define SL_VERSION "0.0.0"
-#endif
+#include "out/version.h"
 
 static const char usage[] =
 	"usage: spawnlab COMMAND [ARGS]\n"

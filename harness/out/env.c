@@ -12,15 +12,7 @@
 #include "out/out.h"
 #include "core/sandbox.h"
 
-#if !defined(SL_GITREV) && __has_include("revision.h") /* $(BUILD)/gen, by the Makefile */
-#include "revision.h"
-#endif
-#ifndef SL_VERSION
-#define SL_VERSION "0.0.0"
-#endif
-#ifndef SL_GITREV
-#define SL_GITREV "unknown"
-#endif
+#include "out/version.h"
 
 /* How this binary was built: the result's environment.build.  A kernel
  * comparison is only about the kernel when both sides ran the same build

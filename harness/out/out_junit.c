@@ -38,15 +38,7 @@
 #include "lib/util.h"
 #include "lib/xml.h"
 
-#if !defined(SL_GITREV) && __has_include("revision.h") /* $(BUILD)/gen, by the Makefile */
-#include "revision.h"
-#endif
-#ifndef SL_VERSION
-#define SL_VERSION "0.0.0"
-#endif
-#ifndef SL_GITREV
-#define SL_GITREV "unknown"
-#endif
+#include "out/version.h"
 
 struct tally {
 	size_t tests, failures, errors, skipped;

@@ -365,7 +365,6 @@ static int mk_perf_event(int cx, struct fdenv *e)
 	return (int)syscall(__NR_perf_event_open, &a, 0, -1, -1, cx ? PERF_FLAG_FD_CLOEXEC : 0UL);
 }
 
-/* A random name, so that concurrent runs sharing an IPC namespace differ. */
 static int mk_mq_open(int cx, struct fdenv *e)
 {
 	(void)cx;
